@@ -1,0 +1,94 @@
+"""Turns the raw POST /ips body into the two images' bytes.
+
+Accepts what real clients send: a JSON object, or a JSON string holding that
+object (the original sample client double-encodes with
+``requests.post(url, json=json.dumps(payload))``); base64 with or without a
+``data:image/...;base64,`` prefix, line breaks or spaces, standard or
+URL-safe alphabet, with or without padding. Nothing else: no URLs or paths,
+so the server never fetches anything. Sizes are checked before decoding."""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from typing import Any, Dict, Optional
+
+from chalicelib.errors import ApiError
+
+FIELDS = ("dl", "selfie")
+# Lambda's synchronous request limit; API Gateway itself allows 10 MB.
+MAX_BODY_BYTES = 6 * 1024 * 1024
+# Rekognition's limit for image bytes; the offline engine keeps the same
+# contract so a client that works locally works in the cloud.
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+_MAX_BASE64_CHARS = 4 * -(-MAX_IMAGE_BYTES // 3)
+# Room for a data-URI prefix and MIME line breaks (2 chars per 76).
+_MAX_RAW_CHARS = _MAX_BASE64_CHARS * 78 // 76 + 256
+
+_DATA_URI = re.compile(r"^data:[\w.+/-]*(?:;[\w.+-]+=[\w.+-]+)*;base64,", re.IGNORECASE)
+_WHITESPACE = re.compile(r"\s+")
+_BASE64_CHARS = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
+
+
+def parse_body(raw: bytes, content_type: Optional[str] = None) -> Dict[str, bytes]:
+    """Return {"dl": bytes, "selfie": bytes} or raise ApiError. A missing
+    Content-Type is taken as JSON, as API Gateway and Chalice do."""
+    media_type = (content_type or "application/json").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE",
+                       "Send the request as Content-Type: application/json.")
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(413, "BODY_TOO_LARGE",
+                       f"The request body is over {MAX_BODY_BYTES} bytes; "
+                       "downscale the images (2 MB each is plenty).")
+    payload = _load_json(raw)
+    if isinstance(payload, str):
+        payload = _load_json(payload.encode("utf-8", "surrogatepass"))
+    if not isinstance(payload, dict):
+        raise ApiError(400, "INVALID_JSON",
+                       'The body must be a JSON object: {"dl": "<base64>", "selfie": "<base64>"}.')
+    return {field: decode_image_field(payload, field) for field in FIELDS}
+
+
+def _load_json(raw: bytes) -> Any:
+    if not raw.strip():
+        raise ApiError(400, "EMPTY_BODY",
+                       'The body is empty; send {"dl": "<base64>", "selfie": "<base64>"}.')
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        # ValueError covers bad JSON and bad UTF-8; RecursionError deep nesting.
+        raise ApiError(400, "INVALID_JSON", "The body is not valid JSON.") from None
+
+
+def decode_image_field(payload: Dict[str, Any], field: str) -> bytes:
+    value = payload.get(field)
+    if value is None or value == "":
+        raise ApiError(400, "MISSING_FIELD", f'The field "{field}" is missing or empty.', field)
+    if not isinstance(value, str):
+        raise ApiError(400, "INVALID_FIELD_TYPE",
+                       f'The field "{field}" must be a base64 string.', field)
+    if len(value) > _MAX_RAW_CHARS:
+        raise _image_too_large(field)
+    text = _WHITESPACE.sub("", _DATA_URI.sub("", value, count=1))
+    text = text.replace("-", "+").replace("_", "/").rstrip("=")
+    if len(text) > _MAX_BASE64_CHARS:
+        raise _image_too_large(field)
+    if not text or len(text) % 4 == 1 or not _BASE64_CHARS.match(text):
+        raise ApiError(400, "INVALID_BASE64",
+                       f'The field "{field}" is not valid base64 of an image file '
+                       "(URLs and file paths are not accepted).", field)
+    try:
+        data = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, "INVALID_BASE64",
+                       f'The field "{field}" is not valid base64.', field) from None
+    if len(data) > MAX_IMAGE_BYTES:
+        raise _image_too_large(field)
+    return data
+
+
+def _image_too_large(field: str) -> ApiError:
+    return ApiError(413, "IMAGE_TOO_LARGE",
+                    f"The image is over {MAX_IMAGE_BYTES} bytes; downscale it.", field)

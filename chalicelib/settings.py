@@ -1,0 +1,61 @@
+"""Stage settings, read from environment variables that .chalice/config.json
+sets per stage. Every value has a safe default so a missing variable never
+breaks a deployment; a malformed one fails loudly at start-up."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+from chalicelib.engine import EngineOptions
+
+QUALITY_FILTERS = ("NONE", "AUTO", "LOW", "MEDIUM", "HIGH")
+MULTI_FACE_POLICIES = ("reject", "best_match")
+ENGINES = ("rekognition", "local")
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str = "local"
+    engine: str = "rekognition"
+    threshold: float = 80.0
+    review_floor: Optional[float] = None   # None: no review band
+    engine_options: EngineOptions = EngineOptions()
+
+
+def _number(env: Mapping[str, str], name: str, default: Optional[float]) -> Optional[float]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    value = float(raw)
+    if not 0 <= value <= 100:
+        raise ValueError(f"{name} must be between 0 and 100")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple) -> str:
+    value = env.get(name, "").strip() or default
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}")
+    return value
+
+
+def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
+    # os.environ looked up per call: chalice.test.Client swaps it per stage.
+    env = os.environ if env is None else env
+    threshold = _number(env, "IPS_THRESHOLD", 80.0)
+    review_floor = _number(env, "IPS_REVIEW_FLOOR", None)
+    if review_floor is not None and review_floor > threshold:
+        raise ValueError("IPS_REVIEW_FLOOR must not exceed IPS_THRESHOLD")
+    options = EngineOptions(
+        allow_multiple_faces=_choice(env, "IPS_MULTI_FACE", "reject",
+                                     MULTI_FACE_POLICIES) == "best_match",
+        quality_filter=_choice(env, "IPS_QUALITY_FILTER", "AUTO", QUALITY_FILTERS),
+    )
+    return Settings(
+        stage=env.get("IPS_STAGE", "local"),
+        engine=_choice(env, "IPS_ENGINE", "rekognition", ENGINES),
+        threshold=threshold,
+        review_floor=review_floor,
+        engine_options=options,
+    )

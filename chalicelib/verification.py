@@ -1,0 +1,67 @@
+"""One verification, from the raw request body to the response body:
+decode, check both images, compare on the stage's engine, decide, log."""
+from __future__ import annotations
+
+import time
+import traceback
+from typing import Any, Dict, Optional
+
+from chalicelib.decision import MATCH, decide
+from chalicelib.engines import engine_for
+from chalicelib.errors import ApiError
+from chalicelib.image_checks import check_image
+from chalicelib.logs import log_event
+from chalicelib.request_decoding import parse_body
+from chalicelib.settings import Settings
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 1)
+
+
+def verify(raw_body: bytes, content_type: Optional[str], settings: Settings,
+           request_id: str) -> Dict[str, Any]:
+    """Return the 200 response body, or raise ApiError. Logs one line either way."""
+    start = time.perf_counter()
+    log: Dict[str, Any] = {"request_id": request_id, "stage": settings.stage,
+                           "engine": settings.engine, "body_bytes": len(raw_body)}
+    try:
+        images = parse_body(raw_body, content_type)
+        log.update(dl_bytes=len(images["dl"]), selfie_bytes=len(images["selfie"]))
+        document = check_image(images["dl"], "dl")
+        selfie = check_image(images["selfie"], "selfie")
+        engine = engine_for(settings.engine, settings.engine_options)
+        engine_start = time.perf_counter()
+        comparison = engine.compare(document, selfie)
+        log["engine_ms"] = _ms(engine_start)
+    except ApiError as error:
+        log_event("verification", **log, status=error.status, code=error.code,
+                  field=error.field, total_ms=_ms(start))
+        raise
+    similarity = round(comparison.similarity, 2)
+    decision = decide(similarity, settings.threshold, settings.review_floor)
+    log_event("verification", **log, status=200, decision=decision,
+              similarity=similarity, faces_in_selfie=comparison.faces_in_selfie,
+              total_ms=_ms(start))
+    return {
+        "verified": decision == MATCH,
+        "decision": decision,
+        "similarity": similarity,
+        "threshold": settings.threshold,
+        "review_floor": settings.review_floor,
+        "engine": engine.name,
+        "document_face": comparison.document_face.to_json(),
+        "selfie_face": comparison.selfie_face.to_json(),
+        "faces_in_selfie": comparison.faces_in_selfie,
+        "request_id": request_id,
+    }
+
+
+def internal_error(exc: BaseException, request_id: str) -> ApiError:
+    """Log where our code failed (type and frames, never the message, which
+    could quote input) and return the opaque 500 the caller sees."""
+    frames = [f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}"
+              for f in traceback.extract_tb(exc.__traceback__)]
+    log_event("internal_error", request_id=request_id, error=type(exc).__name__,
+              frames=frames)
+    return ApiError(500, "INTERNAL_ERROR", "Something went wrong on our side; retry later.")

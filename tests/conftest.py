@@ -1,0 +1,48 @@
+import json
+import os
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from chalice.test import Client
+
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+from app import app  # noqa: E402  (the region must be set first)
+from chalicelib import rekognition_engine  # noqa: E402
+from tests.images import b64, image_bytes  # noqa: E402
+
+SHARED_FACES = Path(__file__).resolve().parents[2] / "shared" / "faces"
+
+
+@pytest.fixture
+def rekognition():
+    """A real botocore client whose calls a Stubber answers; installed as the
+    process-wide Rekognition client for the duration of the test."""
+    client = boto3.client("rekognition", region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    stubber = Stubber(client)
+    saved = rekognition_engine._client
+    rekognition_engine._client = client
+    with stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+    rekognition_engine._client = saved
+
+
+@pytest.fixture
+def dev_client():
+    with Client(app, stage_name="dev") as client:
+        yield client
+
+
+@pytest.fixture
+def good_body() -> bytes:
+    return json.dumps({"dl": b64(image_bytes(400, 300)),
+                       "selfie": b64(image_bytes(300, 400, "PNG"))}).encode()
+
+
+def post(client, body, content_type="application/json"):
+    headers = {"Content-Type": content_type} if content_type else {}
+    return client.http.post("/ips", headers=headers, body=body)
