@@ -35,3 +35,19 @@ def ips() -> Response:
     except Exception as exc:  # our bug: opaque 500, details only in the log
         return _error_response(internal_error(exc, request_id), request_id)
     return Response(body=body, status_code=200, headers={"X-Request-Id": request_id})
+
+
+# --- The verification web page (chalicelib/static/, docs/web-page.md) -------
+# Served by the same app so it works on the local stage out of the box. No API
+# key is involved here and none is ever put in the page.
+from chalicelib import static_assets  # noqa: E402
+
+
+@app.route("/", methods=["GET"])
+def web_page() -> Response:
+    return static_assets.page_response(_request_id())
+
+
+@app.route("/static/{name}", methods=["GET"])
+def web_asset(name: str) -> Response:
+    return static_assets.asset_response(name, _request_id())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from typing import Any
 
 # Not "ips": Chalice owns the logger named after the app and sets it to ERROR.
@@ -12,7 +13,7 @@ if not logger.handlers:
     _handler = logging.StreamHandler()
     _handler.setFormatter(logging.Formatter("%(message)s"))
     logger.addHandler(_handler)
-    logger.setLevel(logging.INFO)
+    logger.setLevel(os.environ.get("IPS_LOG_LEVEL", "INFO").upper())
     logger.propagate = False
 
 

@@ -32,6 +32,20 @@ def rekognition():
 
 
 @pytest.fixture
+def stage_env(monkeypatch):
+    """Overrides stage settings for one test. Chalice's test client lays the
+    stage's config.json variables over os.environ, so patch what app.py
+    reads instead."""
+    import app as app_module
+    from chalicelib.settings import load_settings
+
+    def override(**values):
+        monkeypatch.setattr(app_module, "load_settings",
+                            lambda: load_settings({**os.environ, **values}))
+    return override
+
+
+@pytest.fixture
 def dev_client():
     with Client(app, stage_name="dev") as client:
         yield client

@@ -1,0 +1,46 @@
+import pytest
+
+from chalicelib.decision import decide
+from chalicelib.settings import load_settings
+
+
+@pytest.mark.parametrize("similarity, threshold, floor, expected", [
+    (80.0, 80.0, None, "match"),
+    (79.99, 80.0, None, "no_match"),
+    (99.0, 80.0, 60.0, "match"),
+    (70.0, 80.0, 60.0, "review"),
+    (60.0, 80.0, 60.0, "review"),
+    (59.9, 80.0, 60.0, "no_match"),
+    (0.0, 0.0, None, "match"),
+])
+def test_decide(similarity, threshold, floor, expected):
+    assert decide(similarity, threshold, floor) == expected
+
+
+def test_defaults():
+    s = load_settings({})
+    assert (s.engine, s.threshold, s.review_floor) == ("rekognition", 80.0, None)
+    assert s.engine_options.quality_filter == "AUTO"
+    assert s.engine_options.allow_multiple_faces is False
+
+
+def test_values_from_environment():
+    s = load_settings({"IPS_ENGINE": "local", "IPS_THRESHOLD": "90", "IPS_REVIEW_FLOOR": "70",
+                       "IPS_QUALITY_FILTER": "HIGH", "IPS_MULTI_FACE": "best_match",
+                       "IPS_STAGE": "prod"})
+    assert (s.engine, s.threshold, s.review_floor, s.stage) == ("local", 90.0, 70.0, "prod")
+    assert s.engine_options.quality_filter == "HIGH"
+    assert s.engine_options.allow_multiple_faces is True
+
+
+@pytest.mark.parametrize("env", [
+    {"IPS_THRESHOLD": "abc"},
+    {"IPS_THRESHOLD": "101"},
+    {"IPS_REVIEW_FLOOR": "90"},          # above the default threshold 80
+    {"IPS_QUALITY_FILTER": "low"},
+    {"IPS_MULTI_FACE": "maybe"},
+    {"IPS_ENGINE": "opencv"},
+])
+def test_malformed_settings_fail_loudly(env):
+    with pytest.raises(ValueError):
+        load_settings(env)
