@@ -7,6 +7,7 @@ import threading
 from typing import Dict, Tuple
 
 from chalicelib.engine import EngineOptions, FaceEngine
+from chalicelib.errors import ApiError
 
 _engines: Dict[Tuple[str, EngineOptions], FaceEngine] = {}
 _lock = threading.Lock()
@@ -14,7 +15,12 @@ _lock = threading.Lock()
 
 def _create(name: str, options: EngineOptions) -> FaceEngine:
     if name == "local":
-        from chalicelib.local_engine import LocalEngine
+        try:
+            from chalicelib.local_engine import LocalEngine
+        except ImportError:
+            # A deployment without requirements-local.txt: say so, don't crash.
+            raise ApiError(503, "ENGINE_UNAVAILABLE",
+                           "The offline face engine is not installed on this server.") from None
         return LocalEngine(options)
     from chalicelib.rekognition_engine import RekognitionEngine
     return RekognitionEngine(options)

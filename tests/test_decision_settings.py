@@ -44,3 +44,15 @@ def test_values_from_environment():
 def test_malformed_settings_fail_loudly(env):
     with pytest.raises(ValueError):
         load_settings(env)
+
+
+def test_local_engine_missing_is_a_clear_503(monkeypatch):
+    import sys
+    from chalicelib import engines
+    from chalicelib.engine import EngineOptions
+    from chalicelib.errors import ApiError
+    monkeypatch.setitem(sys.modules, "chalicelib.local_engine", None)  # import fails
+    monkeypatch.setattr(engines, "_engines", {})
+    with pytest.raises(ApiError) as caught:
+        engines.engine_for("local", EngineOptions(min_face_px=1))
+    assert (caught.value.status, caught.value.code) == (503, "ENGINE_UNAVAILABLE")
