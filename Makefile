@@ -7,9 +7,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
-REQS   := requirements.txt requirements-dev.txt requirements-local.txt
+RUN_FLAGS ?=
+REQS   := requirements.txt requirements-dev.txt requirements-local.txt requirements-e2e.txt
+# Browser tests drive Debian's Chromium (Playwright's own download is not used).
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test bench bench-handler package clean
+.PHONY: run test e2e-deps e2e bench bench-handler package openapi fuzz clean
 
 $(STAMP): $(REQS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,16 +21,29 @@ $(STAMP): $(REQS)
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/chalice local --stage local --host $(HOST) --port $(PORT)
+	$(BIN)/chalice local --stage local --host $(HOST) --port $(PORT) $(RUN_FLAGS)
 
-test: $(STAMP)
+test: $(STAMP) e2e-deps
 	$(BIN)/python -m pytest -q tests
+
+e2e-deps:
+	command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
+
+e2e: $(STAMP) e2e-deps
+	$(BIN)/python -m pytest -q tests/e2e tests/test_web_page_routes.py
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_engine.py
 
 bench-handler: $(STAMP)
 	$(BIN)/python scripts/bench_handler.py
+
+openapi: $(STAMP)
+	$(BIN)/python scripts/build_openapi.py
+
+fuzz: $(STAMP)
+	SCHEMATHESIS_MAX_EXAMPLES=500 $(BIN)/python -m pytest -q -s tests/test_schemathesis.py
 
 package: $(STAMP)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage prod out/

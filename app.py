@@ -3,6 +3,7 @@ import uuid
 
 from chalice import Chalice, Response
 
+from chalicelib import api_spec, auth
 from chalicelib.errors import ApiError
 from chalicelib.settings import load_settings
 from chalicelib.verification import internal_error, verify
@@ -15,10 +16,10 @@ def _request_id() -> str:
     return context.get("requestId") or str(uuid.uuid4())
 
 
-def _error_response(error: ApiError, request_id: str) -> Response:
+def _error_response(error: ApiError, request_id: str, extra_headers=None) -> Response:
     return Response(body={**error.body(), "request_id": request_id},
                     status_code=error.status,
-                    headers={**error.headers, "X-Request-Id": request_id})
+                    headers={**error.headers, **(extra_headers or {}), "X-Request-Id": request_id})
 
 
 # content_types="*/*" lets the handler answer a wrong Content-Type with the
@@ -27,14 +28,45 @@ def _error_response(error: ApiError, request_id: str) -> Response:
 def ips() -> Response:
     request = app.current_request
     request_id = _request_id()
+    cors = {}
     try:
+        settings = load_settings()
+        cors = auth.cors_headers(request.headers, settings.cors_origins)
+        auth.require_api_key(request.headers, settings.api_key_hashes, request_id)
         body = verify(request.raw_body or b"", request.headers.get("content-type"),
-                      load_settings(), request_id)
+                      settings, request_id)
     except ApiError as error:
-        return _error_response(error, request_id)
+        return _error_response(error, request_id, cors)
     except Exception as exc:  # our bug: opaque 500, details only in the log
-        return _error_response(internal_error(exc, request_id), request_id)
-    return Response(body=body, status_code=200, headers={"X-Request-Id": request_id})
+        return _error_response(internal_error(exc, request_id), request_id, cors)
+    return Response(body=body, status_code=200, headers={**cors, "X-Request-Id": request_id})
+
+
+# The CORS preflight (chalicelib/auth.py): browsers send it without the API
+# key, so it is not key-protected; it only answers with headers.
+@app.route("/ips", methods=["OPTIONS"])
+def ips_preflight() -> Response:
+    headers = auth.preflight_headers(app.current_request.headers,
+                                     load_settings().cors_origins)
+    return Response(body="", status_code=204,
+                    headers={**headers, "X-Request-Id": _request_id()})
+
+
+# Other methods get the API's JSON error (405 + Allow) rather than Chalice's
+# or API Gateway's differently shaped ones. Key-protected like POST, so an
+# anonymous caller never invokes the function.
+@app.route("/ips", methods=["GET", "HEAD", "PUT", "PATCH", "DELETE"], api_key_required=True,
+           content_types=["*/*"])
+def ips_wrong_method() -> Response:
+    error = ApiError(405, "METHOD_NOT_ALLOWED", "Use POST for /ips.",
+                     headers={"Allow": "POST, OPTIONS"})
+    return _error_response(error, _request_id())
+
+
+# The API contract (openapi.yaml, served as JSON: chalicelib/api_spec.py).
+@app.route("/openapi.json", methods=["GET"])
+def openapi_document() -> Response:
+    return api_spec.document_response(_request_id())
 
 
 # --- The verification web page (chalicelib/static/, docs/web-page.md) -------

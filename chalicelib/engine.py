@@ -11,9 +11,10 @@ from typing import Optional, Protocol
 
 @dataclass(frozen=True)
 class Image:
-    """A validated image: its bytes (JPEG or PNG) and header facts."""
+    """A validated image: its bytes and header facts. Engines receive only
+    normalised ones (chalicelib.image_normalise): JPEG or PNG, upright."""
     data: bytes
-    format: str          # "JPEG" or "PNG"
+    format: str          # "JPEG" or "PNG" once normalised; before, as received
     width: int
     height: int
     field: str           # "dl" or "selfie": which request field it came from

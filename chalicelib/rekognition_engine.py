@@ -17,8 +17,10 @@ from chalicelib.engine import Comparison, EngineOptions, Face, Image
 
 # Worst case 3 attempts x (2 s connect + 6 s read) plus backoff stays under the
 # Lambda timeout (28 s), itself under API Gateway's 29 s integration limit.
+# total_max_attempts, not max_attempts: botocore reads the latter as retries
+# (max_attempts=3 made 4 attempts, 32 s; tests/test_rekognition_faults.py).
 CLIENT_CONFIG = Config(
-    retries={"mode": "adaptive", "max_attempts": 3},
+    retries={"mode": "adaptive", "total_max_attempts": 3},
     connect_timeout=2,
     read_timeout=6,
 )

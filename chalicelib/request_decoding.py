@@ -56,10 +56,23 @@ def _load_json(raw: bytes) -> Any:
         raise ApiError(400, "EMPTY_BODY",
                        'The body is empty; send {"dl": "<base64>", "selfie": "<base64>"}.')
     try:
-        return json.loads(raw)
+        return json.loads(raw, object_pairs_hook=_no_repeated_image_fields)
     except (ValueError, RecursionError):
         # ValueError covers bad JSON and bad UTF-8; RecursionError deep nesting.
         raise ApiError(400, "INVALID_JSON", "The body is not valid JSON.") from None
+
+
+def _no_repeated_image_fields(pairs: list) -> Dict[str, Any]:
+    """A repeated "dl" or "selfie" is rejected: parsers disagree on which copy
+    wins (first, last, error), so a gateway or log and this service could
+    read different images. Other repeated keys are ignored like any unknown field."""
+    obj: Dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj and key in FIELDS:
+            raise ApiError(400, "INVALID_JSON",
+                           f'The field "{key}" appears more than once.', key)
+        obj[key] = value
+    return obj
 
 
 def decode_image_field(payload: Dict[str, Any], field: str) -> bytes:

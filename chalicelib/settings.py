@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Tuple
 
+from chalicelib.auth import parse_api_key_hashes, parse_cors_origins
 from chalicelib.engine import EngineOptions
 
 QUALITY_FILTERS = ("NONE", "AUTO", "LOW", "MEDIUM", "HIGH")
@@ -21,6 +22,8 @@ class Settings:
     threshold: float = 80.0
     review_floor: Optional[float] = None   # None: no review band
     engine_options: EngineOptions = EngineOptions()
+    api_key_hashes: Tuple[str, ...] = ()   # empty: built-in key check off (chalicelib/auth.py)
+    cors_origins: Tuple[str, ...] = ()     # empty: no CORS headers
 
 
 def _number(env: Mapping[str, str], name: str, default: Optional[float]) -> Optional[float]:
@@ -58,4 +61,6 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         threshold=threshold,
         review_floor=review_floor,
         engine_options=options,
+        api_key_hashes=parse_api_key_hashes(env),
+        cors_origins=parse_cors_origins(env),
     )

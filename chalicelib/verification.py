@@ -1,5 +1,6 @@
 """One verification, from the raw request body to the response body:
-decode, check both images, compare on the stage's engine, decide, log."""
+decode, check both images, normalise them (chalicelib.image_normalise),
+compare on the stage's engine, decide, log."""
 from __future__ import annotations
 
 import time
@@ -10,6 +11,7 @@ from chalicelib.decision import MATCH, decide
 from chalicelib.engines import engine_for
 from chalicelib.errors import ApiError
 from chalicelib.image_checks import check_image
+from chalicelib.image_normalise import normalise
 from chalicelib.logs import log_event
 from chalicelib.request_decoding import parse_body
 from chalicelib.settings import Settings
@@ -30,6 +32,10 @@ def verify(raw_body: bytes, content_type: Optional[str], settings: Settings,
         log.update(dl_bytes=len(images["dl"]), selfie_bytes=len(images["selfie"]))
         document = check_image(images["dl"], "dl")
         selfie = check_image(images["selfie"], "selfie")
+        # Both checked (cheap, header only) before either is converted.
+        document, selfie = normalise(document), normalise(selfie)
+        log.update(dl_reencoded=document.data is not images["dl"],
+                   selfie_reencoded=selfie.data is not images["selfie"])
         engine = engine_for(settings.engine, settings.engine_options)
         engine_start = time.perf_counter()
         comparison = engine.compare(document, selfie)

@@ -1,0 +1,141 @@
+"""Access control that works on every stage, `chalice local` included:
+an optional API-key check and an optional CORS allow-list.
+
+API key (docs/deploy-access.md): off unless keys are configured. Keys come
+from IPS_API_KEY_SHA256 (comma-separated SHA-256 hex digests, so
+.chalice/config.json never holds a secret) and/or IPS_API_KEYS (plain keys,
+comma-separated, for a shell environment or a secrets manager). The caller
+sends the key in the `x-api-key` header, as API Gateway expects. The presented
+key is hashed and compared with every configured digest by
+hmac.compare_digest, without stopping at the first match, so neither the
+comparison nor the number of keys leaks through timing. On the cloud stages
+API Gateway checks its own keys first; this check then adds to it.
+
+CORS: off unless IPS_CORS_ORIGINS lists exact origins
+(`https://app.example.com`). Chalice's CORSConfig is fixed per route at
+import time, so the handler does it: an allowed Origin is echoed back with
+`Vary: Origin`, and OPTIONS /ips answers the browser's preflight (which never
+carries the API key, so it is not key-protected)."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from typing import Dict, Iterable, Mapping, Optional, Tuple
+
+from chalicelib.errors import ApiError
+from chalicelib.logs import log_event
+
+API_KEY_HEADER = "x-api-key"
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?$")
+# Longer presented keys are rejected before hashing (API Gateway keys are
+# 20-128 characters); keeps a hostile header from costing anything.
+MAX_KEY_CHARS = 256
+
+ALLOWED_METHODS = "POST, OPTIONS"
+ALLOWED_HEADERS = "Content-Type, X-Api-Key"
+EXPOSED_HEADERS = "X-Request-Id, Retry-After"
+PREFLIGHT_MAX_AGE_S = 600
+CHALLENGE = 'ApiKey realm="ips", header="x-api-key"'
+
+
+def _split(raw: str) -> Tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def key_digest(key: str) -> str:
+    """The SHA-256 hex digest IPS_API_KEY_SHA256 holds for a key."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def parse_api_key_hashes(env: Mapping[str, str]) -> Tuple[str, ...]:
+    """Digests of every configured key; empty tuple: the check is off.
+    A malformed digest fails at start-up rather than locking everyone out."""
+    digests = []
+    for item in _split(env.get("IPS_API_KEY_SHA256", "")):
+        item = item.lower()
+        if not _SHA256_HEX.match(item):
+            raise ValueError("IPS_API_KEY_SHA256 must be comma-separated SHA-256 hex digests")
+        digests.append(item)
+    for key in _split(env.get("IPS_API_KEYS", "")):
+        if len(key) < 20 or len(key) > MAX_KEY_CHARS:
+            raise ValueError(f"each IPS_API_KEYS key must be 20-{MAX_KEY_CHARS} characters")
+        digests.append(key_digest(key))
+    return tuple(dict.fromkeys(digests))
+
+
+def parse_cors_origins(env: Mapping[str, str]) -> Tuple[str, ...]:
+    origins = []
+    for item in _split(env.get("IPS_CORS_ORIGINS", "")):
+        origin = item.rstrip("/")
+        if not _ORIGIN.match(origin):
+            raise ValueError("IPS_CORS_ORIGINS must list exact origins such as "
+                             "https://app.example.com (no wildcards or paths)")
+        origins.append(origin.lower())
+    return tuple(origins)
+
+
+def _header(headers: Mapping[str, str], name: str) -> Optional[str]:
+    # Chalice's request headers are case-insensitive; plain dicts in tests may not be.
+    value = headers.get(name)
+    if value is None:
+        value = next((v for k, v in headers.items() if k.lower() == name), None)
+    return value
+
+
+def key_accepted(presented: Optional[str], digests: Iterable[str]) -> bool:
+    if not presented or len(presented) > MAX_KEY_CHARS:
+        return False
+    candidate = key_digest(presented).encode("ascii")
+    accepted = False
+    for digest in digests:
+        accepted |= hmac.compare_digest(candidate, digest.encode("ascii"))
+    return accepted
+
+
+def require_api_key(headers: Mapping[str, str], digests: Tuple[str, ...],
+                    request_id: str = "") -> None:
+    """Raise the 401 ApiError unless the check is off or the key is valid.
+    A refusal is logged (never the key itself) so brute force shows up."""
+    if not digests:
+        return
+    presented = _header(headers, API_KEY_HEADER)
+    if key_accepted(presented, digests):
+        return
+    log_event("unauthorized", request_id=request_id, status=401,
+              reason="invalid_key" if presented else "missing_key")
+    message = ("A valid API key is required in the x-api-key header." if presented
+               else "An API key is required in the x-api-key header.")
+    raise ApiError(401, "UNAUTHORIZED", message, headers={"WWW-Authenticate": CHALLENGE})
+
+
+def cors_headers(headers: Mapping[str, str], origins: Tuple[str, ...]) -> Dict[str, str]:
+    """Headers for an actual (non-preflight) response."""
+    if not origins:
+        return {}
+    result = {"Vary": "Origin"}
+    origin = _header(headers, "origin")
+    if origin and origin.rstrip("/").lower() in origins:
+        result["Access-Control-Allow-Origin"] = origin
+        result["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+    return result
+
+
+def preflight_headers(headers: Mapping[str, str], origins: Tuple[str, ...]) -> Dict[str, str]:
+    """Headers for the answer to OPTIONS /ips. Without an allowed origin the
+    answer carries no Access-Control-* headers and the browser blocks the call."""
+    result = {"Allow": ALLOWED_METHODS}
+    if not origins:
+        return result
+    result["Vary"] = "Origin"
+    origin = _header(headers, "origin")
+    method = (_header(headers, "access-control-request-method") or "POST").upper()
+    if origin and origin.rstrip("/").lower() in origins and method in ("POST", "OPTIONS"):
+        result.update({
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": ALLOWED_METHODS,
+            "Access-Control-Allow-Headers": ALLOWED_HEADERS,
+            "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE_S),
+        })
+    return result

@@ -1,0 +1,271 @@
+#!/usr/bin/env python3
+"""Benchmark of the offline face engine against a labelled pairs CSV.
+
+For the engine (chalicelib/local_engine.py) and for the NAIVE pipeline that
+face_recognition uses (full resolution, HOG with one x2 upsample on both
+images, landmarks and descriptor on the full image), each run in its own
+process so that peak memory is its own:
+
+- accuracy, false matches and false non-matches at the threshold, with counts;
+- similarity distribution of genuine and impostor pairs;
+- median and p95 milliseconds per verification, peak memory (max RSS);
+- timing of a synthetic 1000x630 ID card + 720p selfie and of a 12 MP selfie;
+- a PNG plot: score histograms with the threshold and review band, and DET
+  curves of both pipelines.
+
+    python scripts/bench_engine.py [--pairs ../shared/faces/pairs.csv] [--limit N]
+
+Image paths in the CSV are relative to it; image_a plays the document, image_b
+the selfie. Needs matplotlib (plot) besides requirements-local.txt.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import resource
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import pair_scoring as ps  # noqa: E402
+
+SYNTHETIC_REPEATS = 21
+NAIVE_SYNTHETIC_REPEATS = 3
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+# --- synthetic cases ----------------------------------------------------------
+
+def make_synthetic(faces_dir: Path) -> dict:
+    """{"card": jpeg, "selfie_720p": jpeg, "selfie_12mp": jpeg} from real photos."""
+    import numpy as np
+    from PIL import Image as PILImage
+    import dlib
+    import face_samples as fs
+
+    source = PILImage.open(faces_dir / "face_recognition" / "obama.jpg").convert("RGB")
+    rect = max(dlib.get_frontal_face_detector()(np.asarray(source), 0), key=lambda r: r.area())
+    portrait = fs.portrait_crop(source, (rect.left(), rect.top(), rect.right() + 1,
+                                         rect.bottom() + 1))
+    card = fs.jpeg_bytes(fs.id_card(portrait, portrait_height=240), quality=85)
+    selfie = (faces_dir / "face_recognition" / "obama-720p.jpg").read_bytes()
+    big = fs.jpeg_bytes(fs.large_selfie(
+        PILImage.open(faces_dir / "face_recognition" / "obama-1080p.jpg")), quality=90)
+    return {"card": card, "selfie_720p": selfie, "selfie_12mp": big}
+
+
+def _engine_image(data: bytes, field: str):
+    import io
+    from PIL import Image as PILImage
+    from chalicelib.engine import Image
+    with PILImage.open(io.BytesIO(data)) as img:
+        return Image(data, img.format, img.width, img.height, field)
+
+
+def _time(fn, repeats: int) -> dict:
+    fn()                                     # warm-up (model loading)
+    ms = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        ms.append((time.perf_counter() - start) * 1000)
+    return {"median": statistics.median(ms), "p95": ps.percentile(ms, 0.95), "n": repeats}
+
+
+# --- the engine -----------------------------------------------------------
+
+def run_local(pairs, images: dict, synthetic: dict, quiet: bool) -> dict:
+    engine = ps.local_engine()
+    card = _engine_image(synthetic["card"], "dl")
+    s720 = _engine_image(synthetic["selfie_720p"], "selfie")
+    s12 = _engine_image(synthetic["selfie_12mp"], "selfie")
+    timing = {
+        "card + 720p selfie": _time(lambda: engine.compare(card, s720), SYNTHETIC_REPEATS),
+        "card + 12 MP selfie": _time(lambda: engine.compare(card, s12), SYNTHETIC_REPEATS),
+    }
+    outcomes = ps.score_with_engine(pairs, engine, None if quiet else _progress("engine"),
+                                    images)
+    from chalicelib import local_engine
+    return {"outcomes": outcomes, "synthetic": timing, "peak_mb": _peak_mb(),
+            "model_loads": local_engine.model_loads()}
+
+
+# --- the naive pipeline -----------------------------------------------------
+
+class Naive:
+    """face_recognition's way: full-resolution decode, HOG with one upsample,
+    largest face, 5-point landmarks and descriptor on the full image."""
+
+    def __init__(self) -> None:
+        import dlib
+        import face_recognition_models as frm
+        self.detector = dlib.get_frontal_face_detector()
+        self.predictor = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
+        self.encoder = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
+
+    def describe(self, data: bytes):
+        import io
+        import numpy as np
+        from PIL import Image as PILImage
+        arr = np.asarray(PILImage.open(io.BytesIO(data)).convert("RGB"))
+        rects = self.detector(arr, 1)
+        if not rects:
+            return None
+        rect = max(rects, key=lambda r: r.area())
+        return np.asarray(self.encoder.compute_face_descriptor(arr, self.predictor(arr, rect)))
+
+    def compare(self, a: bytes, b: bytes):
+        import numpy as np
+        from chalicelib.local_engine import similarity_from_distance
+        da, db = self.describe(a), self.describe(b)
+        if da is None or db is None:
+            return None
+        return similarity_from_distance(float(np.linalg.norm(da - db)))
+
+
+def run_naive(pairs, images: dict, synthetic: dict, quiet: bool) -> dict:
+    naive = Naive()
+    timing = {
+        "card + 720p selfie": _time(lambda: naive.compare(synthetic["card"],
+                                                          synthetic["selfie_720p"]),
+                                    NAIVE_SYNTHETIC_REPEATS),
+        "card + 12 MP selfie": _time(lambda: naive.compare(synthetic["card"],
+                                                           synthetic["selfie_12mp"]),
+                                     NAIVE_SYNTHETIC_REPEATS),
+    }
+    # Each image is described once; a verification's time is the sum of its
+    # two images' (the naive pipeline runs them one after the other).
+    described = {}
+    paths = sorted({p.a for p in pairs} | {p.b for p in pairs})
+    for i, path in enumerate(paths):
+        data = images[path]
+        start = time.perf_counter()
+        described[path] = (naive.describe(data), (time.perf_counter() - start) * 1000)
+        if not quiet:
+            _progress("naive images")(i + 1, len(paths))
+    import numpy as np
+    from chalicelib.local_engine import similarity_from_distance
+    outcomes = []
+    for pair in pairs:
+        (da, ta), (db, tb) = described[pair.a], described[pair.b]
+        if da is None or db is None:
+            outcomes.append(ps.Outcome(pair, None, "NO_FACE", ta + tb))
+        else:
+            sim = similarity_from_distance(float(np.linalg.norm(da - db)))
+            outcomes.append(ps.Outcome(pair, sim, None, ta + tb))
+    return {"outcomes": outcomes, "synthetic": timing, "peak_mb": _peak_mb()}
+
+
+def _progress(label: str):
+    def report(done: int, total: int) -> None:
+        if done == total or done % 50 == 0:
+            print(f"  {label}: {done}/{total}", file=sys.stderr, flush=True)
+    return report
+
+
+def _in_child(fn, *args):
+    """Run fn in a fresh process: its peak memory is its own."""
+    with ProcessPoolExecutor(max_workers=1,
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(fn, *args).result()
+
+
+# --- report -----------------------------------------------------------------
+
+def summarise(name: str, result: dict, threshold: float, review_floor: float) -> list:
+    outcomes = result["outcomes"]
+    lines = [f"== {name} =="]
+    if outcomes:
+        lines += _pair_lines(outcomes, threshold, review_floor)
+    for case, t in result["synthetic"].items():
+        lines.append(f"{case}: median {t['median']:.0f} ms, p95 {t['p95']:.0f} ms "
+                     f"(n={t['n']})")
+    lines.append(f"peak memory (max RSS of its process): {result['peak_mb']:.0f} MB")
+    if "model_loads" in result:
+        lines.append(f"model sets loaded: {result['model_loads']}")
+    return lines
+
+
+def _pair_lines(outcomes, threshold: float, review_floor: float) -> list:
+    genuine, impostor = ps.split(outcomes)
+    r = ps.rates(genuine, impostor, threshold)
+    review = sum(1 for s in genuine + impostor
+                 if s is not None and review_floor <= s < threshold)
+    review_g = sum(1 for s in genuine if s is not None and review_floor <= s < threshold)
+    ms = [o.ms for o in outcomes]
+    return [
+        f"pairs: {len(outcomes)} ({r.genuines} genuine, {r.impostors} impostor); "
+        f"rejected by errors: {ps.error_counts(outcomes) or 'none'}",
+        f"threshold {threshold:g}: accuracy {r.accuracy:.2%}; "
+        f"false matches {r.false_matches}/{r.impostors} (FMR {r.fmr:.2%}, "
+        f"95% upper bound {max(r.fmr, ps.fmr_upper_bound(r.impostors)):.2%} "
+        f"if none seen); false non-matches {r.false_non_matches}/{r.genuines} "
+        f"(FNMR {r.fnmr:.2%})",
+        f"review band [{review_floor:g}, {threshold:g}): {review} pairs "
+        f"({review_g} genuine, {review - review_g} impostor)",
+        ps.score_summary("genuine scores ", genuine),
+        ps.score_summary("impostor scores", impostor),
+        f"ms per verification over the pairs: median {statistics.median(ms):.0f}, "
+        f"p95 {ps.percentile(ms, 0.95):.0f}",
+    ]
+
+
+def main(argv=None) -> int:
+    from chalicelib import local_engine
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pairs", type=Path, default=ps.SHARED_PAIRS)
+    parser.add_argument("--limit", type=int, default=0, help="first N pairs only")
+    parser.add_argument("--threshold", type=float, default=ps.DEFAULT_THRESHOLD)
+    parser.add_argument("--review-floor", type=float,
+                        default=round(local_engine.REVIEW_FLOOR, 1))
+    parser.add_argument("--faces-dir", type=Path, default=ps.SHARED_PAIRS.parent,
+                        help="folder with face_recognition/obama*.jpg for the synthetic cases")
+    parser.add_argument("--plot", type=Path, default=ps.REPO / "artifacts" / "bench.png")
+    parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--timing-only", action="store_true",
+                        help="only the synthetic cases (no pairs)")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    if not args.pairs.exists():
+        print(f"{args.pairs} not found: pass --pairs CSV", file=sys.stderr)
+        return 2
+    pairs = ps.read_pairs(args.pairs)
+    if args.limit:
+        pairs = pairs[:args.limit]
+    if args.timing_only:
+        pairs = []
+    images = ps.read_images(pairs)
+    synthetic = make_synthetic(args.faces_dir)
+    print(f"{os.cpu_count()} CPUs; {len(pairs)} pairs from {args.pairs}", flush=True)
+
+    local = _in_child(run_local, pairs, images, synthetic, args.quiet)
+    lines = summarise("engine (chalicelib/local_engine.py)", local, args.threshold,
+                      args.review_floor)
+    curves = [("engine",) + ps.split(local["outcomes"])]
+    if not args.skip_naive:
+        naive = _in_child(run_naive, pairs, images, synthetic, args.quiet)
+        lines += summarise("naive (full resolution, HOG upsample x1, as face_recognition)",
+                           naive, args.threshold, args.review_floor)
+        curves.append(("naive",) + ps.split(naive["outcomes"]))
+        ratios = [f"{case} {naive['synthetic'][case]['median'] / t['median']:.1f}x"
+                  for case, t in local["synthetic"].items()]
+        if pairs:
+            ratios.insert(0, "pairs {:.1f}x".format(
+                statistics.median(o.ms for o in naive["outcomes"])
+                / statistics.median(o.ms for o in local["outcomes"])))
+        lines.append("== speed ratio naive/engine (medians): " + ", ".join(ratios))
+    if pairs:
+        lines.append(f"plot: {ps.plot(curves, args.threshold, args.review_floor, args.plot)}")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""`make run` as a user meets it: start the real process, POST a real pair
+with the client script, stop it."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.face_images import (SHARED_FACES, astronaut, astronaut_card, fs,
+                               needs_shared_faces)
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIENT = [sys.executable, str(ROOT / "scripts" / "ips_client.py")]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    process = subprocess.Popen(["make", "-s", "run", f"PORT={port}",
+                                "RUN_FLAGS=--no-autoreload"], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                requests.get(url + "/", timeout=1)
+                break
+            except requests.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("make run did not start: "
+                                       + process.stdout.read().decode(errors="replace")[-2000:])
+                time.sleep(0.3)
+        yield url + "/ips"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+
+
+def run_client(url, dl, selfie):
+    return subprocess.run(CLIENT + ["--dl", str(dl), "--selfie", str(selfie), "--url", url],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_make_run_verifies_a_real_pair(server, tmp_path):
+    card, selfie = tmp_path / "card.jpg", tmp_path / "selfie.jpg"
+    card.write_bytes(astronaut_card())
+    selfie.write_bytes(fs.jpeg_bytes(astronaut()))
+    result = run_client(server, card, selfie)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "VERIFIED" in result.stdout and "engine local" in result.stdout
+
+
+@needs_shared_faces
+def test_make_run_rejects_a_different_person(server):
+    result = run_client(server, SHARED_FACES / "face_recognition" / "obama.jpg",
+                        SHARED_FACES / "face_recognition" / "biden.jpg")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "NOT VERIFIED" in result.stdout
+
+
+def test_make_run_reports_no_face(server, tmp_path):
+    from tests.face_images import no_face_photo
+    card, selfie = tmp_path / "card.jpg", tmp_path / "coffee.jpg"
+    card.write_bytes(astronaut_card())
+    selfie.write_bytes(fs.jpeg_bytes(no_face_photo()))
+    result = run_client(server, card, selfie)
+    assert result.returncode == 2
+    assert "NO_FACE (selfie)" in result.stderr
