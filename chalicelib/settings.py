@@ -26,13 +26,14 @@ class Settings:
     cors_origins: Tuple[str, ...] = ()     # empty: no CORS headers
 
 
-def _number(env: Mapping[str, str], name: str, default: Optional[float]) -> Optional[float]:
+def _number(env: Mapping[str, str], name: str, default: Optional[float],
+            high: float = 100.0) -> Optional[float]:
     raw = env.get(name, "").strip()
     if not raw:
         return default
     value = float(raw)
-    if not 0 <= value <= 100:
-        raise ValueError(f"{name} must be between 0 and 100")
+    if not 0 <= value <= high:
+        raise ValueError(f"{name} must be between 0 and {high:g}")
     return value
 
 
@@ -54,6 +55,8 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         allow_multiple_faces=_choice(env, "IPS_MULTI_FACE", "reject",
                                      MULTI_FACE_POLICIES) == "best_match",
         quality_filter=_choice(env, "IPS_QUALITY_FILTER", "AUTO", QUALITY_FILTERS),
+        min_face_px=int(_number(env, "IPS_MIN_FACE_PX", EngineOptions.min_face_px, 1000)),
+        min_sharpness=_number(env, "IPS_MIN_SHARPNESS", None, 10),
     )
     return Settings(
         stage=env.get("IPS_STAGE", "local"),

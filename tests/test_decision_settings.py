@@ -27,10 +27,12 @@ def test_defaults():
 def test_values_from_environment():
     s = load_settings({"IPS_ENGINE": "local", "IPS_THRESHOLD": "90", "IPS_REVIEW_FLOOR": "70",
                        "IPS_QUALITY_FILTER": "HIGH", "IPS_MULTI_FACE": "best_match",
-                       "IPS_STAGE": "prod"})
+                       "IPS_STAGE": "prod", "IPS_MIN_FACE_PX": "60",
+                       "IPS_MIN_SHARPNESS": "0.08"})
     assert (s.engine, s.threshold, s.review_floor, s.stage) == ("local", 90.0, 70.0, "prod")
     assert s.engine_options.quality_filter == "HIGH"
     assert s.engine_options.allow_multiple_faces is True
+    assert (s.engine_options.min_face_px, s.engine_options.min_sharpness) == (60, 0.08)
 
 
 @pytest.mark.parametrize("env", [
@@ -40,6 +42,8 @@ def test_values_from_environment():
     {"IPS_QUALITY_FILTER": "low"},
     {"IPS_MULTI_FACE": "maybe"},
     {"IPS_ENGINE": "opencv"},
+    {"IPS_MIN_FACE_PX": "-1"},
+    {"IPS_MIN_SHARPNESS": "many"},
 ])
 def test_malformed_settings_fail_loudly(env):
     with pytest.raises(ValueError):
