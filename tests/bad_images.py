@@ -6,13 +6,11 @@ from __future__ import annotations
 import io
 import struct
 import zlib
-from pathlib import Path
 
 from PIL import Image
 
 from tests.images import image_bytes
 
-FACES = Path(__file__).resolve().parents[2] / "shared" / "faces"
 BOMB_SIDE = 60_000          # 3.6 G pixels declared: 10+ GB if ever decoded
 
 
@@ -119,14 +117,16 @@ def corrupt_png_idat(data: bytes) -> bytes:
 # --- real faces ------------------------------------------------------------
 
 def face_photo() -> Image.Image:
-    return Image.open(FACES / "face_recognition" / "obama.jpg").convert("RGB")
+    """A passport-style crop of scikit-image's public-domain astronaut photo
+    (available on any machine); the face spans about half its width."""
+    from tests.face_images import astronaut, fs
+    return fs.portrait_crop(astronaut(), fs.ASTRONAUT_FACE)
 
 
 def small_face_image(face_width: int = 20, canvas=(400, 400)) -> bytes:
-    """A real face about `face_width` px wide on a plain canvas (the source
-    photo's face spans roughly 40% of its width)."""
+    """A real face about `face_width` px wide on a plain canvas."""
     src = face_photo()
-    scale = face_width / (0.4 * src.width)
+    scale = face_width / (0.5 * src.width)
     small = src.resize((max(1, round(src.width * scale)), max(1, round(src.height * scale))))
     canvas_img = Image.new("RGB", canvas, (128, 128, 128))
     canvas_img.paste(small, ((canvas[0] - small.width) // 2, (canvas[1] - small.height) // 2))

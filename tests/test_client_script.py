@@ -14,7 +14,7 @@ from tests.images import image_bytes
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import ips_client  # noqa: E402
-from tests.test_rekognition_routes import answer, face  # noqa: E402
+from tests.test_rekognition_routes import answer  # noqa: E402
 
 
 class ChaliceAdapter(requests.adapters.BaseAdapter):

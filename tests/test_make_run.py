@@ -1,52 +1,25 @@
 """`make run` as a user meets it: start the real process, POST a real pair
 with the client script, stop it."""
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from tests.face_images import (SHARED_FACES, astronaut, astronaut_card, fs,
                                needs_shared_faces)
+from tests.local_server import running_server
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENT = [sys.executable, str(ROOT / "scripts" / "ips_client.py")]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server():
-    port = free_port()
-    process = subprocess.Popen(["make", "-s", "run", f"PORT={port}",
-                                "RUN_FLAGS=--no-autoreload"], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                requests.get(url + "/", timeout=1)
-                break
-            except requests.ConnectionError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("make run did not start: "
-                                       + process.stdout.read().decode(errors="replace")[-2000:])
-                time.sleep(0.3)
-        yield url + "/ips"
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
+def server(tmp_path_factory):
+    log = tmp_path_factory.mktemp("make-run") / "server.log"
+    command = lambda port: ["make", "-s", "run", f"PORT={port}", "RUN_FLAGS=--no-autoreload"]
+    with running_server(log, command) as base:
+        yield base + "/ips"
 
 
 def run_client(url, dl, selfie):

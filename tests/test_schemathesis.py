@@ -11,11 +11,8 @@ on two cores (~330 requests)."""
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -27,6 +24,7 @@ from openapi_core.testing import MockRequest, MockResponse
 
 from tests.conftest import SHARED_FACES
 from tests.images import b64, image_bytes
+from tests.local_server import running_server
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -37,12 +35,6 @@ MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "100"))
 SEED = os.environ.get("SCHEMATHESIS_SEED", "20261126")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _get(url: str, timeout: float = 5.0):
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return response.status, response.read()
@@ -50,35 +42,11 @@ def _get(url: str, timeout: float = 5.0):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    port = _free_port()
     log = tmp_path_factory.mktemp("chalice-local") / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_DEFAULT_REGION="us-east-1", IPS_API_KEYS=KEY, IPS_LOG_LEVEL="INFO")
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [str(BIN / "chalice"), "local", "--stage", "local", "--host", "127.0.0.1",
-             "--port", str(port), "--no-autoreload"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if _get(base + "/openapi.json")[0] == 200:
-                    break
-            except (urllib.error.URLError, ConnectionError, OSError):
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("chalice local did not start:\n" + log.read_text(errors="replace"))
-            time.sleep(0.3)
+    env.update(IPS_API_KEYS=KEY, IPS_LOG_LEVEL="INFO")
+    with running_server(log, env=env, ready_path="/openapi.json") as base:
         yield base, log
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)      # its own session: the server and nothing else
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
 
 
 def test_schemathesis_finds_no_server_error_and_no_contract_violation(server, tmp_path):

@@ -88,7 +88,7 @@ def test_page_security_headers(client):
 
 def test_every_api_error_code_has_a_message_in_the_page():
     js = (static_assets.STATIC_DIR / "app.js").read_text("utf-8")
-    codes = ["EMPTY_BODY", "INVALID_JSON", "DUPLICATE_FIELD", "MISSING_FIELD", "INVALID_FIELD_TYPE",
+    codes = ["EMPTY_BODY", "INVALID_JSON", "MISSING_FIELD", "INVALID_FIELD_TYPE",
              "INVALID_BASE64", "UNSUPPORTED_MEDIA_TYPE", "BODY_TOO_LARGE", "IMAGE_TOO_LARGE",
              "IMAGE_TOO_MANY_PIXELS", "UNSUPPORTED_IMAGE_FORMAT", "INVALID_IMAGE",
              "IMAGE_TOO_SMALL", "NO_FACE", "MULTIPLE_FACES", "FACE_TOO_SMALL",

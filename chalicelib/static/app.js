@@ -356,7 +356,6 @@
     switch (code) {
       case 'EMPTY_BODY':
       case 'INVALID_JSON':
-      case 'DUPLICATE_FIELD':
       case 'UNSUPPORTED_MEDIA_TYPE':
         return broken;
       case 'MISSING_FIELD':
@@ -370,7 +369,7 @@
       case 'IMAGE_TOO_MANY_PIXELS':
         return What + ' photo is too large. Use a smaller photo.';
       case 'UNSUPPORTED_IMAGE_FORMAT':
-        return What + ' is not in a photo format we can read. Use a JPEG or PNG photo.';
+        return What + ' is not in a photo format we can read. Use a JPEG, PNG, HEIC or WebP photo.';
       case 'INVALID_IMAGE':
         return What + ' photo could not be read; the file may be damaged. Choose another photo.';
       case 'IMAGE_TOO_SMALL':

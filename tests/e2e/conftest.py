@@ -6,17 +6,12 @@ missing (`make e2e-deps` installs both). Tests that need real faces skip when
 ../shared/faces is absent."""
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import ARTIFACTS, CHROMIUM, FACES, REPO, launch, open_page
+from tests.e2e.helpers import ARTIFACTS, CHROMIUM, FACES, launch, open_page
+from tests.local_server import running_server
 
 try:
     import playwright.sync_api  # noqa: F401
@@ -43,52 +38,13 @@ def pytest_collection_modifyitems(config, items):
 
 # ------------------------------------------------------------------ server
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server():
-    """`chalice local --stage local` from the repo root on a free port, with
-    the venv's chalice; stopped after the session."""
-    chalice = Path(sys.executable).with_name("chalice")
-    command = [str(chalice)] if chalice.exists() else [sys.executable, "-m", "chalice.cli"]
-    port = _free_port()
+    """`chalice local --stage local` (offline engine) on a free port; its log
+    goes to artifacts/e2e-server.log."""
     ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "e2e-server.log", "wb")
-    env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-           "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        command + ["local", "--stage", "local", "--host", "127.0.0.1", "--port", str(port),
-                   "--no-autoreload"],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"chalice local exited with {proc.returncode}; "
-                                   f"see {ARTIFACTS / 'e2e-server.log'}")
-            try:
-                with urllib.request.urlopen(base, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("chalice local did not answer within 60 s")
-            time.sleep(0.25)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    with running_server(ARTIFACTS / "e2e-server.log") as base:
+        yield base + "/"
 
 
 # ------------------------------------------------------------------ browser

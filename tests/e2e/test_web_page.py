@@ -386,7 +386,6 @@ ERROR_CASES = [
     # code, status, field, expected start of the message
     ("EMPTY_BODY", 400, None, "The page sent a request the service could not read"),
     ("INVALID_JSON", 400, None, "The page sent a request the service could not read"),
-    ("DUPLICATE_FIELD", 400, "dl", "The page sent a request the service could not read"),
     ("MISSING_FIELD", 400, "dl", "The identity document photo was not sent"),
     ("INVALID_FIELD_TYPE", 400, "selfie", "The selfie photo was damaged on the way"),
     ("INVALID_BASE64", 400, "dl", "The identity document photo was damaged on the way"),
