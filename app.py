@@ -1,9 +1,10 @@
 """ips: ID + Selfie identity verification. Routes only; the logic is in chalicelib."""
 import uuid
+from typing import Mapping, Optional
 
 from chalice import Chalice, Response
 
-from chalicelib import api_spec, auth
+from chalicelib import api_spec, auth, static_assets
 from chalicelib.errors import ApiError
 from chalicelib.settings import load_settings
 from chalicelib.verification import internal_error, verify
@@ -11,12 +12,14 @@ from chalicelib.verification import internal_error, verify
 app = Chalice(app_name="ips")
 load_settings()  # a malformed stage setting fails the deployment's start-up, not a request
 
+
 def _request_id() -> str:
     context = app.current_request.context or {}
     return context.get("requestId") or str(uuid.uuid4())
 
 
-def _error_response(error: ApiError, request_id: str, extra_headers=None) -> Response:
+def _error_response(error: ApiError, request_id: str,
+                    extra_headers: Optional[Mapping[str, str]] = None) -> Response:
     return Response(body={**error.body(), "request_id": request_id},
                     status_code=error.status,
                     headers={**error.headers, **(extra_headers or {}), "X-Request-Id": request_id})
@@ -72,8 +75,6 @@ def openapi_document() -> Response:
 # --- The verification web page (chalicelib/static/, docs/web-page.md) -------
 # Served by the same app so it works on the local stage out of the box. No API
 # key is involved here and none is ever put in the page.
-from chalicelib import static_assets  # noqa: E402
-
 
 @app.route("/", methods=["GET"])
 def web_page() -> Response:
