@@ -15,7 +15,8 @@ import struct
 import threading
 import warnings
 import zlib
-from typing import Optional
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 from PIL import Image as PILImage, UnidentifiedImageError
 
@@ -65,6 +66,27 @@ def heif_available() -> bool:
     return _heif_state
 
 
+# Every way a Pillow plugin reports a file it cannot parse or decode.
+DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
+                 struct.error, KeyError, IndexError, TypeError, RuntimeError)
+
+
+@contextmanager
+def open_image(data: bytes, fmt: str, field: str) -> Iterator[PILImage.Image]:
+    """Open `data` with `fmt`'s plugin only, plugin warnings silenced; a
+    decoder failure inside the block becomes 400 INVALID_IMAGE for `field`.
+    DecompressionBombError is left to the caller."""
+    if fmt == "HEIF":
+        heif_available()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # DecompressionBombWarning, plugin chatter
+            with PILImage.open(io.BytesIO(data), formats=[fmt]) as img:
+                yield img
+    except DECODE_ERRORS:
+        raise invalid_image(field) from None
+
+
 def sniff_format(data: bytes) -> str:
     """The format name Pillow knows the image by, or "" if not one we read."""
     for signature, name in _SIGNATURES:
@@ -98,17 +120,11 @@ def check_image(data: bytes, field: str) -> Image:
                        "The image must be a JPEG, PNG, HEIC, WebP, AVIF, GIF, BMP or TIFF file.",
                        field)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")   # DecompressionBombWarning, plugin chatter
-            with PILImage.open(io.BytesIO(data), formats=[fmt]) as img:
-                width, height = img.size
-                truncated = _looks_truncated(img, data, fmt)
+        with open_image(data, fmt, field) as img:
+            width, height = img.size
+            truncated = _looks_truncated(img, data, fmt)
     except PILImage.DecompressionBombError:
         raise _too_many_pixels(field) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
-            struct.error, KeyError, IndexError, TypeError, RuntimeError):
-        # Every way a plugin reports a header it cannot parse.
-        raise invalid_image(field) from None
     if width <= 0 or height <= 0:
         raise invalid_image(field)
     if width * height > MAX_PIXELS:

@@ -36,17 +36,15 @@ smaller, until it does."""
 from __future__ import annotations
 
 import io
-import warnings
 from typing import Optional
 
-from PIL import Image as PILImage, ImageOps, UnidentifiedImageError
+from PIL import Image as PILImage, ImageOps
 
 from chalicelib.engine import Image
-from chalicelib.errors import invalid_image
-from chalicelib.image_checks import MIN_SIDE_PX, heif_available
+from chalicelib.image_checks import MIN_SIDE_PX, open_image
+from chalicelib.request_decoding import MAX_IMAGE_BYTES as ENGINE_MAX_BYTES
 
 MAX_LONG_SIDE = 4096
-ENGINE_MAX_BYTES = 5 * 1024 * 1024      # Rekognition's limit for image bytes
 # Large JPEGs are decoded at a reduced DCT scale only if the long side stays
 # at least this; below it they are decoded in full and resized to MAX_LONG_SIDE.
 DRAFT_MIN_SIDE = 3 * MAX_LONG_SIDE // 4
@@ -59,19 +57,11 @@ _FAST_MODES = {"JPEG": ("RGB", "L"), "PNG": ("RGB", "L", "P")}
 def normalise(image: Image) -> Image:
     """Return `image` itself (fast path) or a re-encoded upright JPEG copy.
     Raises ApiError 400 INVALID_IMAGE if the pixels cannot be decoded."""
-    if image.format == "HEIF":
-        heif_available()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with PILImage.open(io.BytesIO(image.data), formats=[image.format]) as img:
-                if _passes_as_is(img, image):
-                    return image
-                pixels = _decode(img)
-                data = _encode(pixels)   # inside: pixels may share the open image's memory
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
-            KeyError, IndexError, TypeError, RuntimeError):
-        raise invalid_image(image.field) from None
+    with open_image(image.data, image.format, image.field) as img:
+        if _passes_as_is(img, image):
+            return image
+        pixels = _decode(img)
+        data = _encode(pixels)   # inside: pixels may share the open image's memory
     return Image(data=data, format="JPEG", width=pixels.width, height=pixels.height,
                  field=image.field)
 
@@ -134,11 +124,8 @@ def _decode(img: PILImage.Image) -> PILImage.Image:
 
 def _to_8bit(img: PILImage.Image) -> PILImage.Image:
     mode = img.mode
-    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-            mode in ("P", "L", "RGB", "1") and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        background = PILImage.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return PILImage.alpha_composite(background, rgba).convert("RGB")
+    if has_alpha(img):
+        return flatten_alpha(img)
     if mode in ("RGB", "L"):
         return img
     if mode == "CMYK":
@@ -151,6 +138,18 @@ def _to_8bit(img: PILImage.Image) -> PILImage.Image:
     if mode == "1":
         return img.convert("L")
     return img.convert("RGB")
+
+
+def has_alpha(img: PILImage.Image) -> bool:
+    return img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        img.mode in ("P", "L", "RGB", "1") and "transparency" in img.info)
+
+
+def flatten_alpha(img: PILImage.Image) -> PILImage.Image:
+    """Transparency onto white, as RGB: the same for both engines."""
+    rgba = img.convert("RGBA")
+    background = PILImage.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return PILImage.alpha_composite(background, rgba).convert("RGB")
 
 
 def _max_value(img: PILImage.Image) -> float:

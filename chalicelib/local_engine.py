@@ -46,6 +46,8 @@ from PIL import ImageOps
 
 from . import errors
 from .engine import Comparison, EngineOptions, Face, Image
+from .image_checks import DECODE_ERRORS
+from .image_normalise import flatten_alpha, has_alpha
 
 # --- decoding -------------------------------------------------------------
 # JPEGs larger than this on their long side are decoded with DCT scaling
@@ -253,10 +255,8 @@ def decode(data: bytes):
             factor = max(1, round(long_side / max(img.size)))
     img.load()
     img = ImageOps.exif_transpose(img)
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        background = PILImage.new("RGBA", rgba.size, (255, 255, 255, 255))
-        img = PILImage.alpha_composite(background, rgba).convert("RGB")
+    if has_alpha(img):
+        img = flatten_alpha(img)
     elif img.mode != "RGB":
         img = img.convert("RGB")
     return img, factor
@@ -384,7 +384,7 @@ def analyse(image: Image, role: str, options: EngineOptions) -> _Analysis:
     models = _models()
     try:
         img, factor = decode(image.data)
-    except (OSError, SyntaxError, ValueError, EOFError, PILImage.DecompressionBombError):
+    except DECODE_ERRORS + (PILImage.DecompressionBombError,):
         # A valid header over truncated or corrupt data fails only here, at the
         # full decode: 400 INVALID_IMAGE, as Rekognition answers (found by
         # tests/test_schemathesis.py; was a 500).
