@@ -1,11 +1,11 @@
 """ips: ID + Selfie identity verification. Routes only; the logic is in chalicelib."""
 import uuid
-from typing import Mapping, Optional
 
 from chalice import Chalice, Response
 
 from chalicelib import api_spec, auth, static_assets
 from chalicelib.errors import ApiError
+from chalicelib.responses import error_response
 from chalicelib.settings import load_settings
 from chalicelib.verification import internal_error, verify
 
@@ -16,13 +16,6 @@ load_settings()  # a malformed stage setting fails the deployment's start-up, no
 def _request_id() -> str:
     context = app.current_request.context or {}
     return context.get("requestId") or str(uuid.uuid4())
-
-
-def _error_response(error: ApiError, request_id: str,
-                    extra_headers: Optional[Mapping[str, str]] = None) -> Response:
-    return Response(body={**error.body(), "request_id": request_id},
-                    status_code=error.status,
-                    headers={**error.headers, **(extra_headers or {}), "X-Request-Id": request_id})
 
 
 # content_types="*/*" lets the handler answer a wrong Content-Type with the
@@ -39,9 +32,9 @@ def ips() -> Response:
         body = verify(request.raw_body or b"", request.headers.get("content-type"),
                       settings, request_id)
     except ApiError as error:
-        return _error_response(error, request_id, cors)
+        return error_response(error, request_id, cors)
     except Exception as exc:  # our bug: opaque 500, details only in the log
-        return _error_response(internal_error(exc, request_id), request_id, cors)
+        return error_response(internal_error(exc, request_id), request_id, cors)
     return Response(body=body, status_code=200, headers={**cors, "X-Request-Id": request_id})
 
 
@@ -63,7 +56,7 @@ def ips_preflight() -> Response:
 def ips_wrong_method() -> Response:
     error = ApiError(405, "METHOD_NOT_ALLOWED", "Use POST for /ips.",
                      headers={"Allow": "POST, OPTIONS"})
-    return _error_response(error, _request_id())
+    return error_response(error, _request_id())
 
 
 # The API contract (openapi.yaml, served as JSON: chalicelib/api_spec.py).

@@ -8,24 +8,18 @@ Read once per process, served as the stored text."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 from chalice import Response
 
+from chalicelib.responses import read_text, text_headers
+
 SPEC_PATH = Path(__file__).resolve().parent / "openapi.json"
-_text: Optional[str] = None
 
 
 def document_text() -> str:
-    global _text
-    if _text is None:
-        _text = SPEC_PATH.read_text(encoding="utf-8")
-    return _text
+    return read_text(SPEC_PATH)
 
 
 def document_response(request_id: str) -> Response:
     return Response(body=document_text(), status_code=200,
-                    headers={"Content-Type": "application/json",
-                             "Cache-Control": "no-cache",
-                             "X-Content-Type-Options": "nosniff",
-                             "X-Request-Id": request_id})
+                    headers=text_headers("application/json", request_id))

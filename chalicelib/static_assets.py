@@ -17,6 +17,9 @@ from typing import Dict, Optional
 
 from chalice import Response
 
+from chalicelib.errors import ApiError
+from chalicelib.responses import error_response, read_text, text_headers
+
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 # name -> content type: the whitelist of what GET /static/{name} serves.
@@ -28,14 +31,10 @@ PAGE = "index.html"
 PAGE_TYPE = "text/html; charset=utf-8"
 
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
-_cache: Dict[str, str] = {}
 
 
 def _read(name: str) -> str:
-    text = _cache.get(name)
-    if text is None:
-        text = _cache[name] = (STATIC_DIR / name).read_text(encoding="utf-8")
-    return text
+    return read_text(STATIC_DIR / name)
 
 
 def _content_security_policy(html: str) -> str:
@@ -51,19 +50,9 @@ def _content_security_policy(html: str) -> str:
             "frame-ancestors 'none'" % hashes).replace("  ", " ")
 
 
-def _headers(content_type: str, request_id: Optional[str]) -> Dict[str, str]:
-    headers = {"Content-Type": content_type,
-               "Cache-Control": "no-cache",
-               "X-Content-Type-Options": "nosniff",
-               "Referrer-Policy": "no-referrer"}
-    if request_id:
-        headers["X-Request-Id"] = request_id
-    return headers
-
-
 def page_response(request_id: Optional[str] = None) -> Response:
     html = _read(PAGE)
-    headers = _headers(PAGE_TYPE, request_id)
+    headers = text_headers(PAGE_TYPE, request_id)
     headers["Content-Security-Policy"] = _content_security_policy(html)
     headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
     return Response(body=html, status_code=200, headers=headers)
@@ -72,10 +61,6 @@ def page_response(request_id: Optional[str] = None) -> Response:
 def asset_response(name: str, request_id: str) -> Response:
     content_type = ASSETS.get(name)
     if content_type is None:
-        return Response(body={"code": "NOT_FOUND", "message": "No such file.",
-                              "request_id": request_id},
-                        status_code=404,
-                        headers={"Content-Type": "application/json",
-                                 "X-Request-Id": request_id})
+        return error_response(ApiError(404, "NOT_FOUND", "No such file."), request_id)
     return Response(body=_read(name), status_code=200,
-                    headers=_headers(content_type, request_id))
+                    headers=text_headers(content_type, request_id))

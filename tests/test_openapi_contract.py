@@ -43,10 +43,13 @@ def test_get_openapi_json(dev_client, openapi):
 
 
 def _documented_codes():
-    """{status: {codes}} from the POST /ips responses' code enums."""
+    """{status: {codes}} from the code enums of every operation's responses
+    (POST /ips has nearly all; GET /static/{name} has NOT_FOUND)."""
     responses = SPEC["components"]["responses"]
     documented = {}
-    for status, response in SPEC["paths"]["/ips"]["post"]["responses"].items():
+    operations = [op for path in SPEC["paths"].values() for op in path.values()
+                  if isinstance(op, dict) and "responses" in op]
+    for status, response in ((s, r) for op in operations for s, r in op["responses"].items()):
         if "$ref" in response:
             response = responses[response["$ref"].rsplit("/", 1)[-1]]
         schema = response.get("content", {}).get("application/json", {}).get("schema", {})
