@@ -98,6 +98,33 @@ def blurred(img: Image.Image, face_width: float, fraction: float = 1 / 12) -> Im
     return img.filter(ImageFilter.GaussianBlur(radius=max(0.5, face_width * fraction)))
 
 
+def gaussian_blur(img: Image.Image, radius: float) -> Image.Image:
+    """Gaussian blur of `radius` px (none for radius <= 0)."""
+    return img.filter(ImageFilter.GaussianBlur(radius=radius)) if radius > 0 else img
+
+
+def motion_blur(img: Image.Image, length: float) -> Image.Image:
+    """Horizontal motion blur: the average over `length` px along each row
+    (a camera moved sideways while the shutter was open)."""
+    import numpy as np
+    n = max(1, round(length))
+    if n == 1:
+        return img
+    arr = np.asarray(img.convert("RGB"), dtype=np.float64)
+    pad = np.pad(arr, ((0, 0), (n // 2, n - 1 - n // 2), (0, 0)), mode="edge")
+    csum = np.cumsum(np.pad(pad, ((0, 0), (1, 0), (0, 0))), axis=1)
+    out = (csum[:, n:] - csum[:, :-n]) / n
+    return Image.fromarray(np.clip(np.round(out), 0, 255).astype(np.uint8), "RGB")
+
+
+def scaled(img: Image.Image, factor: float) -> Image.Image:
+    """The photo scaled by `factor` (a smaller face), as a camera would take it."""
+    if factor >= 1.0:
+        return img
+    size = (max(1, round(img.width * factor)), max(1, round(img.height * factor)))
+    return img.resize(size, Image.LANCZOS)
+
+
 def side_by_side(a: Image.Image, b: Image.Image, height: int = 600) -> Image.Image:
     """Two photos next to each other at the same height (a two-face selfie)."""
     a = a.convert("RGB").resize((round(a.width * height / a.height), height), Image.LANCZOS)

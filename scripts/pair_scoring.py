@@ -65,6 +65,18 @@ def load_image(path: Path, field: str, data: Optional[bytes] = None) -> Image:
                      field=field)
 
 
+def prepared(data: bytes, field: str) -> Image:
+    """Bytes -> the engine's image exactly as the service makes it
+    (check_image + normalise, chalicelib.images.prepare)."""
+    try:
+        from chalicelib.images import prepare
+    except ImportError:  # before the "Layout:" commit
+        from chalicelib.image_checks import check_image
+        from chalicelib.image_normalise import normalise
+        return normalise(check_image(data, field))
+    return prepare(data, field)
+
+
 def read_images(pairs: Sequence[Pair]) -> Dict[Path, bytes]:
     """Every image of the pairs, read once."""
     return {path: path.read_bytes() for path in sorted({p.a for p in pairs} | {p.b for p in pairs})}
