@@ -144,7 +144,9 @@ def empty_body() -> ApiError:
     )
 
 
-def invalid_json(message: str = "The body is not valid JSON.", field: str | None = None) -> ApiError:
+def invalid_json(
+    message: str = "The body is not valid JSON.", field: str | None = None
+) -> ApiError:
     return ApiError(400, Code.INVALID_JSON, message, field)
 
 
