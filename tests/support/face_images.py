@@ -8,7 +8,6 @@ into the repository); tests that need them skip with a reason otherwise."""
 from __future__ import annotations
 
 import functools
-import io
 import sys
 from pathlib import Path
 
@@ -20,6 +19,7 @@ SHARED_FACES = REPO.parent / "shared" / "faces"
 from scripts import face_samples as fs
 
 from chalicelib.engines.base import Image
+from chalicelib.images import prepare
 
 needs_shared_faces = pytest.mark.skipif(
     not (SHARED_FACES / "pairs.csv").exists(),
@@ -33,9 +33,8 @@ def astronaut() -> PILImage.Image:
 
 
 def engine_image(data: bytes, field: str) -> Image:
-    with PILImage.open(io.BytesIO(data)) as img:
-        return Image(data=data, format=img.format, width=img.width, height=img.height,
-                     field=field)
+    """The engine's image for these bytes, made as the service makes it."""
+    return prepare(data, field)
 
 
 def as_document(img_or_bytes) -> Image:
