@@ -43,8 +43,11 @@ e2e-deps:
 e2e: $(STAMP) e2e-deps
 	$(BIN)/python -m pytest -q tests/system/browser tests/routes/test_web_page_routes.py
 
+# bench: the engine before and after issue 8 and the naive pipeline, then
+# the degradation sweep (docs/offline-engine.md); needs ../shared/faces.
 bench: $(STAMP)
 	$(BIN)/python -m scripts.bench_engine
+	$(BIN)/python -m scripts.bench_quality
 
 bench-handler: $(STAMP)
 	$(BIN)/python -m scripts.bench_handler

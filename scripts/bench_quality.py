@@ -326,7 +326,7 @@ def recommend(rows: Sequence[dict]) -> float | None:
     return gate
 
 
-def mixed_traffic(results: Sequence[LevelResult], gates: Gates) -> dict:
+def mixed_traffic(results: Sequence[LevelResult], gates: Gates, review_floor: float) -> dict:
     """Photo pairs plus cards, as issue 8 counts them: the untouched photo
     pairs (the selfie "blur none" level) and the cards a phone gives (card
     levels blur <= 1/80 and JPEG >= 70, plus the phone card)."""
@@ -343,6 +343,8 @@ def mixed_traffic(results: Sequence[LevelResult], gates: Gates) -> dict:
         "genuine_refused": sum(1 for k, _ in gen if k == "refused"),
         "genuine": len(gen),
         "genuine_failed": sum(1 for k, s in gen if k == "refused" or s < THRESHOLD),
+        # refused outright: a 422 or a no_match (under the review floor)
+        "genuine_outright": sum(1 for k, s in gen if k == "refused" or s < review_floor),
         "false_matches": sum(1 for k, s in imp if k == "scored" and s >= THRESHOLD),
         "impostors": len(imp),
     }
@@ -463,20 +465,23 @@ def report(results: Sequence[LevelResult], review_floor: float,
                  f"{recommend(size_rows)} px")
     lines.append("")
     for name, gates in named:
-        m = mixed_traffic(results, gates)
+        m = mixed_traffic(results, gates, review_floor)
         lines.append(
             f"{name} gates (min_sharpness {gates.min_sharpness:g}, min_face_px "
             f"{gates.min_face_px:g}) on photo pairs + phone-quality cards: "
             f"422 {m['refused']}/{m['requests']} ({m['refused'] / m['requests']:.1%}); "
             f"genuine refused {m['genuine_refused']}/{m['genuine']}, genuine not matched "
             f"(422 or < {THRESHOLD:g}) {m['genuine_failed']}/{m['genuine']} "
-            f"({m['genuine_failed'] / m['genuine']:.1%}); false matches "
+            f"({m['genuine_failed'] / m['genuine']:.1%}), refused outright (422 or < "
+            f"{review_floor:g}) {m['genuine_outright']}/{m['genuine']} "
+            f"({m['genuine_outright'] / m['genuine']:.1%}); false matches "
             f"{m['false_matches']}/{m['impostors']}")
     return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from chalicelib.engines import local
+    from chalicelib.engines.base import EngineOptions
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--faces-dir", type=Path, default=ps.SHARED_PAIRS.parent)
     parser.add_argument("--review-floor", type=float, default=round(local.REVIEW_FLOOR, 1))
@@ -501,7 +506,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.cache.parent.mkdir(parents=True, exist_ok=True)
         args.cache.write_bytes(pickle.dumps(results))
     before = BEFORE_ISSUE_8
-    after = Gates(local.DEFAULT_MIN_SHARPNESS, local.DEFAULT_MIN_FACE_PX)
+    after = Gates(local.DEFAULT_MIN_SHARPNESS, EngineOptions.min_face_px)
     lines = report(results, args.review_floor, before, after)
     lines.append(f"plot: {plot(results, after, args.review_floor, args.plot)}")
     args.table.parent.mkdir(parents=True, exist_ok=True)

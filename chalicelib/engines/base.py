@@ -74,5 +74,5 @@ class EngineOptions:
 
     allow_multiple_faces: bool = False  # True: best match among selfie faces
     quality_filter: str = "AUTO"  # Rekognition QualityFilter
-    min_face_px: int = 40  # offline engine: smallest face side compared
+    min_face_px: int = 32  # offline engine: smallest face side compared (docs/offline-engine.md)
     min_sharpness: float | None = None  # offline engine: blur threshold (None: engine default)

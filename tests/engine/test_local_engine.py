@@ -277,6 +277,9 @@ def test_sharpness_ignores_contrast_but_not_blur():
     sharp = le.sharpness(chip)
     assert le.sharpness(faded) == pytest.approx(sharp, rel=0.15)
     assert le.sharpness(soft) < sharp / 3
+    # motion blur (one direction only) counts as much as blur in all directions
+    moved = np.asarray(fs.motion_blur(PILImage.fromarray(chip), 9))
+    assert le.sharpness(moved) < sharp / 3
     assert sharp > le.DEFAULT_MIN_SHARPNESS
 
 
