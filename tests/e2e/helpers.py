@@ -50,6 +50,10 @@ def open_page(browser, url, viewport=(1280, 900), **context_args):
     uncaught exceptions."""
     context = browser.new_context(
         viewport={"width": viewport[0], "height": viewport[1]}, **context_args)
+    # Failure guards, not expectations: generous, so a loaded machine is slow
+    # but never fails a correct page.
+    context.set_default_timeout(60_000)
+    context.set_default_navigation_timeout(60_000)
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
@@ -126,3 +130,12 @@ def verify(page) -> float:
 
 def outcome(page) -> str:
     return page.get_attribute("#result", "data-outcome")
+
+
+def wait_until(page, condition, timeout_s: float = 60) -> None:
+    """Let Playwright dispatch events (route handlers, listeners) until
+    condition() is true; fail after timeout_s. A condition, not a duration."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        page.wait_for_timeout(20)
