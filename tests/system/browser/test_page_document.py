@@ -16,8 +16,7 @@ import json
 import pytest
 from PIL import Image
 
-from tests.support.browser import (RESULT_TIMEOUT_MS, choose, outcome, save_jpeg,
-                                   verify, wait_until)
+from tests.support.browser import RESULT_TIMEOUT_MS, choose, outcome, save_jpeg, verify, wait_until
 
 # The document object exactly as issue 9 specifies it.
 DOCUMENT = {
@@ -184,7 +183,7 @@ def test_result_shows_the_document_and_the_reasons(desktop, photo):
     assert "matches the photo on the identity document" in message and "reasons below" in message
     fields = page.locator("#result-document-fields dd").all_inner_texts()
     terms = page.locator("#result-document-fields dt").all_inner_texts()
-    shown = dict(zip(terms, fields))
+    shown = dict(zip(terms, fields, strict=True))
     assert shown["Name"] == "ERIKSSON ANNA MARIA"
     assert shown["Date of birth"] == "1974-08-12"
     assert shown["Document"] == "Passport"

@@ -14,9 +14,20 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from PIL import Image, ImageChops, ImageFilter, ImageOps, ImageStat
 
-from tests.support.browser import (ARTIFACTS, RESULT_TIMEOUT_MS, SCREENSHOTS, choose,
-                                   decode_jpeg_b64, launch, no_face_image, open_page, outcome,
-                                   save_jpeg, verify, y4m_from_photo)
+from tests.support.browser import (
+    ARTIFACTS,
+    RESULT_TIMEOUT_MS,
+    SCREENSHOTS,
+    choose,
+    decode_jpeg_b64,
+    launch,
+    no_face_image,
+    open_page,
+    outcome,
+    save_jpeg,
+    verify,
+    y4m_from_photo,
+)
 
 # The page's background colour for each outcome (style.css), used to check
 # that a screenshot really shows the result panel.
@@ -44,7 +55,7 @@ def screenshot(page, name: str) -> Path:
     assert panel.width > 100 and panel.height > 100, "result panel not in the screenshot"
     want = OUTCOME_BG[outcome(page)]
     pixels = panel.resize((panel.width // 4 or 1, panel.height // 4 or 1)).getdata()
-    share = sum(1 for p in pixels if all(abs(a - b) <= 6 for a, b in zip(p, want))) / len(pixels)
+    share = sum(1 for p in pixels if all(abs(a - b) <= 6 for a, b in zip(p, want, strict=True))) / len(pixels)
     assert share > 0.25, f"screenshot's result panel is not in the {outcome(page)} colour ({share:.0%})"
     return path
 
