@@ -134,3 +134,9 @@ def test_every_reason_code_has_a_message_in_the_page():
     codes = {"DOCUMENT_EXPIRED", "DOCUMENT_CHECK_DIGITS", "UNDER_MINIMUM_AGE",
              "EXPECTED_DATA_MISMATCH", "DOCUMENT_UNREADABLE", "DUPLICATE_FACE"} | _reason_enums(spec)
     assert not [code for code in sorted(codes) if f"case '{code}':" not in body]
+
+
+def test_page_script_never_writes_html():
+    # Read document fields and server messages are untrusted: text only.
+    js = (static_assets.STATIC_DIR / "app.js").read_text("utf-8")
+    assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", js)
