@@ -60,3 +60,32 @@ def engine_failed() -> ApiError:
 def invalid_image(field: str) -> ApiError:
     return ApiError(400, "INVALID_IMAGE",
                     "The image could not be read; it may be truncated or corrupt.", field)
+
+
+# --- server and admission (chalicelib/serve.py, chalicelib/admission.py) -----
+
+def body_too_large(limit: int) -> ApiError:
+    return ApiError(413, "BODY_TOO_LARGE",
+                    f"The request body is over {limit} bytes; "
+                    "downscale the images (2 MB each is plenty).")
+
+
+def length_required() -> ApiError:
+    return ApiError(411, "LENGTH_REQUIRED",
+                    "Send the body with a Content-Length header (chunked bodies are not accepted).")
+
+
+def malformed_request() -> ApiError:
+    # Never says what was wrong in the caller's bytes: that text could quote them.
+    return ApiError(400, "MALFORMED_REQUEST",
+                    "The HTTP request could not be parsed (request line, headers or "
+                    "Content-Length).")
+
+
+def headers_too_large() -> ApiError:
+    return ApiError(431, "HEADERS_TOO_LARGE", "The request headers are too large.")
+
+
+def client_gone() -> ApiError:
+    # Never seen by a client (it has gone); logged and counted as 499, as nginx does.
+    return ApiError(499, "CLIENT_GONE", "The client closed the connection before its turn.")

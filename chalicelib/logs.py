@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Any
+from typing import Any, Callable, Dict, List
 
 # Not "ips": Chalice owns the logger named after the app and sets it to ERROR.
 logger = logging.getLogger("ips.events")
@@ -17,5 +17,17 @@ if not logger.handlers:
     logger.propagate = False
 
 
+# Listeners that see every event after it is logged (chalicelib/serve.py
+# derives its Prometheus metrics from them). Same fields as the log line.
+EventSink = Callable[[str, Dict[str, Any]], None]
+_sinks: List[EventSink] = []
+
+
+def add_sink(sink: EventSink) -> None:
+    _sinks.append(sink)
+
+
 def log_event(event: str, **fields: Any) -> None:
     logger.info(json.dumps({"event": event, **fields}, separators=(",", ":"), default=str))
+    for sink in _sinks:
+        sink(event, fields)

@@ -14,6 +14,7 @@ import json
 import re
 from typing import Any, Dict, Optional
 
+from chalicelib import errors
 from chalicelib.errors import ApiError
 
 FIELDS = ("dl", "selfie")
@@ -39,9 +40,7 @@ def parse_body(raw: bytes, content_type: Optional[str] = None) -> Dict[str, byte
         raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE",
                        "Send the request as Content-Type: application/json.")
     if len(raw) > MAX_BODY_BYTES:
-        raise ApiError(413, "BODY_TOO_LARGE",
-                       f"The request body is over {MAX_BODY_BYTES} bytes; "
-                       "downscale the images (2 MB each is plenty).")
+        raise errors.body_too_large(MAX_BODY_BYTES)
     payload = _load_json(raw)
     if isinstance(payload, str):
         payload = _load_json(payload.encode("utf-8", "surrogatepass"))
@@ -56,10 +55,15 @@ def _load_json(raw: bytes) -> Any:
         raise ApiError(400, "EMPTY_BODY",
                        'The body is empty; send {"dl": "<base64>", "selfie": "<base64>"}.')
     try:
-        return json.loads(raw, object_pairs_hook=_no_repeated_image_fields)
+        # JSON on the wire is UTF-8 (RFC 8259 section 8.1). json.loads(bytes)
+        # would also guess UTF-16 and UTF-32; decoding first refuses them (a
+        # UTF-16/32 BOM is invalid UTF-8, and their zero bytes are invalid
+        # JSON). A UTF-8 BOM is ignored, as the RFC allows.
+        text = raw.decode("utf-8-sig")
+        return json.loads(text, object_pairs_hook=_no_repeated_image_fields)
     except (ValueError, RecursionError):
         # ValueError covers bad JSON and bad UTF-8; RecursionError deep nesting.
-        raise ApiError(400, "INVALID_JSON", "The body is not valid JSON.") from None
+        raise ApiError(400, "INVALID_JSON", "The body is not valid JSON in UTF-8.") from None
 
 
 def _no_repeated_image_fields(pairs: list) -> Dict[str, Any]:
