@@ -3,7 +3,7 @@ import uuid
 
 from chalice import Chalice, Response
 
-from chalicelib import api_spec, auth, static_assets
+from chalicelib import api_spec, auth, errors, static_assets
 from chalicelib.errors import ApiError
 from chalicelib.responses import error_response
 from chalicelib.settings import load_settings
@@ -54,9 +54,7 @@ def ips_preflight() -> Response:
 @app.route("/ips", methods=["GET", "HEAD", "PUT", "PATCH", "DELETE"], api_key_required=True,
            content_types=["*/*"])
 def ips_wrong_method() -> Response:
-    error = ApiError(405, "METHOD_NOT_ALLOWED", "Use POST for /ips.",
-                     headers={"Allow": "POST, OPTIONS"})
-    return error_response(error, _request_id())
+    return error_response(errors.method_not_allowed("/ips", "POST, OPTIONS"), _request_id())
 
 
 # The API contract (openapi.yaml, served as JSON: chalicelib/api_spec.py).

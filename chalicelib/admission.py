@@ -14,6 +14,7 @@ Usage, from any compute route::
     with admission.slot("verification"):
         ...the heavy part...
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -21,9 +22,9 @@ import math
 import os
 import threading
 import time
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Callable, ContextManager, Iterator, Mapping, Optional
 
 from chalicelib import errors
 from chalicelib.logs import log_event
@@ -32,7 +33,8 @@ from chalicelib.logs import log_event
 # default (no server support, e.g. `chalice local`) never says so.
 ClientGoneProbe = Callable[[], bool]
 client_gone_probe: contextvars.ContextVar[ClientGoneProbe] = contextvars.ContextVar(
-    "client_gone_probe", default=lambda: False)
+    "client_gone_probe", default=lambda: False
+)
 
 # How often a waiting request re-checks its client and deadline when no slot
 # frees up meanwhile (a slot freeing wakes it at once).
@@ -41,9 +43,9 @@ _POLL_S = 0.25
 
 @dataclass(frozen=True)
 class Limits:
-    in_flight: int = 1          # computed at once (each verification uses both cores)
-    queued: int = 8             # waiting for a turn
-    max_wait_s: float = 10.0    # a request waiting longer is answered 503, not computed
+    in_flight: int = 1  # computed at once (each verification uses both cores)
+    queued: int = 8  # waiting for a turn
+    max_wait_s: float = 10.0  # a request waiting longer is answered 503, not computed
 
 
 def _positive(env: Mapping[str, str], name: str, default: float, integer: bool) -> float:
@@ -59,11 +61,13 @@ def _positive(env: Mapping[str, str], name: str, default: float, integer: bool) 
     return value
 
 
-def limits_from_env(env: Optional[Mapping[str, str]] = None) -> Limits:
+def limits_from_env(env: Mapping[str, str] | None = None) -> Limits:
     env = os.environ if env is None else env
-    return Limits(in_flight=int(_positive(env, "IPS_MAX_IN_FLIGHT", Limits.in_flight, True)),
-                  queued=int(_positive(env, "IPS_MAX_QUEUED", Limits.queued, True)),
-                  max_wait_s=_positive(env, "IPS_MAX_WAIT_S", Limits.max_wait_s, False))
+    return Limits(
+        in_flight=int(_positive(env, "IPS_MAX_IN_FLIGHT", Limits.in_flight, True)),
+        queued=int(_positive(env, "IPS_MAX_QUEUED", Limits.queued, True)),
+        max_wait_s=_positive(env, "IPS_MAX_WAIT_S", Limits.max_wait_s, False),
+    )
 
 
 class Admission:
@@ -73,7 +77,7 @@ class Admission:
         self._lock = threading.Condition()
         self._running = 0
         self._waiting = 0
-        self._mean_s = 0.5       # running mean of one computation, for Retry-After
+        self._mean_s = 0.5  # running mean of one computation, for Retry-After
 
     @property
     def running(self) -> int:
@@ -109,8 +113,7 @@ class Admission:
                     left = deadline - self._clock()
                     if left <= 0:
                         retry = self.retry_after_s()
-                        log_event("shed", what=what, reason="waited_too_long",
-                                  retry_after_s=retry)
+                        log_event("shed", what=what, reason="waited_too_long", retry_after_s=retry)
                         raise errors.engine_busy(retry)
                     self._lock.wait(min(_POLL_S, left))
             finally:
@@ -118,7 +121,7 @@ class Admission:
             self._running += 1
         start = self._clock()
         try:
-            if gone():      # it may have left while queued, just before its turn
+            if gone():  # it may have left while queued, just before its turn
                 log_event("shed", what=what, reason="client_gone")
                 raise errors.client_gone()
             yield
@@ -129,7 +132,7 @@ class Admission:
                 self._lock.notify()
 
 
-_admission: Optional[Admission] = None
+_admission: Admission | None = None
 _create_lock = threading.Lock()
 
 
@@ -143,5 +146,5 @@ def admission() -> Admission:
     return _admission
 
 
-def slot(what: str) -> ContextManager[None]:
+def slot(what: str) -> AbstractContextManager[None]:
     return admission().slot(what)

@@ -1,11 +1,13 @@
 """Structured JSON log lines. Callers pass only numbers, codes and ids:
 never image bytes, base64 or anything that identifies a person."""
+
 from __future__ import annotations
 
 import json
 import logging
 import os
-from typing import Any, Callable, Dict, List
+from collections.abc import Callable
+from typing import Any
 
 # Not "ips": Chalice owns the logger named after the app and sets it to ERROR.
 logger = logging.getLogger("ips.events")
@@ -19,8 +21,8 @@ if not logger.handlers:
 
 # Listeners that see every event after it is logged (chalicelib/serve.py
 # derives its Prometheus metrics from them). Same fields as the log line.
-EventSink = Callable[[str, Dict[str, Any]], None]
-_sinks: List[EventSink] = []
+EventSink = Callable[[str, dict[str, Any]], None]
+_sinks: list[EventSink] = []
 
 
 def add_sink(sink: EventSink) -> None:

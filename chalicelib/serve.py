@@ -21,6 +21,7 @@ What this adds to the app (docs/operations.md has the why and the settings):
 - graceful stop: on SIGTERM stop accepting, finish what is in flight (at
   most IPS_DRAIN_TIMEOUT_S), exit 0.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,17 +36,23 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Type
+from typing import Any
 
 import prometheus_client as prom
 from chalice.app import Chalice
 from chalice.cli.factory import CLIFactory
 from chalice.config import Config
-from chalice.local import (CustomLocalChalice, LocalChalice, LocalGateway,
-                           LocalGatewayException, RouteMatcher)
+from chalice.local import (
+    CustomLocalChalice,
+    LocalChalice,
+    LocalGateway,
+    LocalGatewayException,
+    RouteMatcher,
+)
 from waitress import wasyncore
 from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
@@ -56,8 +63,8 @@ from waitress.utilities import Error as WaitressError
 
 from chalicelib import admission, errors
 from chalicelib.errors import ApiError
+from chalicelib.limits import MAX_BODY_BYTES
 from chalicelib.logs import add_sink, log_event
-from chalicelib.request_decoding import MAX_BODY_BYTES
 
 ROOT = Path(__file__).resolve().parents[1]
 # Methods named as such in access logs; anything else is "OTHER" (a method
@@ -67,23 +74,24 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 HEALTH, READY, METRICS = "/health", "/health/ready", "/metrics"
 
 StartResponse = Callable[..., Any]
-Headers = List[Tuple[str, str]]
+Headers = list[tuple[str, str]]
 
 
 # --- settings ----------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8000
     stage: str = "local"
-    threads: int = 0              # 0: admission in-flight + queued + SPARE_THREADS
-    connection_limit: int = 200   # open connections; more wait in the listen backlog
-    backlog: int = 1024           # listen backlog (the kernel caps it at somaxconn)
-    idle_timeout_s: int = 30      # a connection silent this long is closed
-    receive_timeout_s: int = 60   # a request not fully received in this time: closed
-    drain_timeout_s: int = 30     # SIGTERM: longest wait for in-flight work
-    preload_models: bool = True   # load the engine's models before the first request
+    threads: int = 0  # 0: admission in-flight + queued + SPARE_THREADS
+    connection_limit: int = 200  # open connections; more wait in the listen backlog
+    backlog: int = 1024  # listen backlog (the kernel caps it at somaxconn)
+    idle_timeout_s: int = 30  # a connection silent this long is closed
+    receive_timeout_s: int = 60  # a request not fully received in this time: closed
+    drain_timeout_s: int = 30  # SIGTERM: longest wait for in-flight work
+    preload_models: bool = True  # load the engine's models before the first request
 
 
 # Threads beyond the admission bound: they keep /health, /metrics, the page
@@ -104,7 +112,7 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int = 1) -> int:
     return value
 
 
-def settings_from_env(env: Optional[Mapping[str, str]] = None) -> ServerSettings:
+def settings_from_env(env: Mapping[str, str] | None = None) -> ServerSettings:
     env = os.environ if env is None else env
     d = ServerSettings()
     preload = env.get("IPS_PRELOAD_MODELS", "1").strip().lower()
@@ -126,9 +134,11 @@ def settings_from_env(env: Optional[Mapping[str, str]] = None) -> ServerSettings
 
 # --- logs: JSON lines only, and nothing that could quote the input ------------
 
-def _frames(tb: Optional[TracebackType]) -> List[str]:
-    return [f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}"
-            for f in traceback.extract_tb(tb)]
+
+def _frames(tb: TracebackType | None) -> list[str]:
+    return [
+        f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}" for f in traceback.extract_tb(tb)
+    ]
 
 
 # waitress's and Chalice's messages can embed a request path or an exception
@@ -155,10 +165,15 @@ class SafeJsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         text = str(record.msg)
         kind = next((k for prefix, k in _KNOWN_MESSAGES if text.startswith(prefix)), "other")
-        fields: Dict[str, Any] = {"event": "server_log", "logger": record.name,
-                                  "level": record.levelname, "kind": kind}
-        if kind == "task_queue_depth" and record.args and isinstance(record.args, tuple):
-            fields["depth"] = int(record.args[0])
+        fields: dict[str, Any] = {
+            "event": "server_log",
+            "logger": record.name,
+            "level": record.levelname,
+            "kind": kind,
+        }
+        if kind == "task_queue_depth" and isinstance(record.args, tuple) and record.args:
+            depth = record.args[0]
+            fields["depth"] = depth if isinstance(depth, int) else None
         if record.exc_info and record.exc_info[0] is not None:
             fields["error"] = record.exc_info[0].__name__
             fields["frames"] = _frames(record.exc_info[2])
@@ -178,13 +193,16 @@ def configure_logging() -> None:
         lg.handlers[:] = []
         lg.propagate = True
 
-    def excepthook(kind: Type[BaseException], exc: BaseException,
-                   tb: Optional[TracebackType]) -> None:
+    def excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         log_event("uncaught_exception", error=kind.__name__, frames=_frames(tb))
 
     def thread_excepthook(args: threading.ExceptHookArgs) -> None:
-        log_event("uncaught_exception", error=args.exc_type.__name__,
-                  frames=_frames(args.exc_traceback), thread=getattr(args.thread, "name", None))
+        log_event(
+            "uncaught_exception",
+            error=args.exc_type.__name__,
+            frames=_frames(args.exc_traceback),
+            thread=getattr(args.thread, "name", None),
+        )
 
     sys.excepthook = excepthook
     threading.excepthook = thread_excepthook
@@ -192,47 +210,63 @@ def configure_logging() -> None:
 
 # --- metrics ------------------------------------------------------------------
 
+
 class Metrics:
     """Prometheus metrics, in a registry of their own. Labels are routes,
     methods, statuses, codes and decisions: never anything about a person."""
 
     def __init__(self) -> None:
-        prom.disable_created_metrics()   # *_created series: noise for this service
+        prom.disable_created_metrics()  # type: ignore[no-untyped-call]  # *_created series: noise for this service
         self.registry = prom.CollectorRegistry()
         r = self.registry
-        self.requests = prom.Counter("ips_http_requests", "HTTP requests answered",
-                                     ["route", "method", "status"], registry=r)
-        self.duration = prom.Histogram("ips_http_request_duration_seconds",
-                                       "Time from request received to response",
-                                       ["route"], registry=r,
-                                       buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5,
-                                                10, 30))
-        self.errors = prom.Counter("ips_errors", "Error responses by error code", ["code"],
-                                   registry=r)
-        self.decisions = prom.Counter("ips_decisions", "Verification decisions", ["decision"],
-                                      registry=r)
+        self.requests = prom.Counter(
+            "ips_http_requests", "HTTP requests answered", ["route", "method", "status"], registry=r
+        )
+        self.duration = prom.Histogram(
+            "ips_http_request_duration_seconds",
+            "Time from request received to response",
+            ["route"],
+            registry=r,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+        self.errors = prom.Counter(
+            "ips_errors", "Error responses by error code", ["code"], registry=r
+        )
+        self.decisions = prom.Counter(
+            "ips_decisions", "Verification decisions", ["decision"], registry=r
+        )
         self.verification = prom.Histogram(
-            "ips_verification_duration_seconds", "Whole verification (decode to decision)",
-            registry=r, buckets=(.05, .1, .2, .3, .5, .75, 1, 2, 5, 10, 30))
+            "ips_verification_duration_seconds",
+            "Whole verification (decode to decision)",
+            registry=r,
+            buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30),
+        )
         self.engine = prom.Histogram(
-            "ips_engine_duration_seconds", "Face engine comparison", registry=r,
-            buckets=(.05, .1, .15, .2, .3, .5, .75, 1, 2, 5))
+            "ips_engine_duration_seconds",
+            "Face engine comparison",
+            registry=r,
+            buckets=(0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2, 5),
+        )
         self.wait = prom.Histogram(
-            "ips_admission_wait_seconds", "Time a verification waited for a compute slot",
-            registry=r, buckets=(0, .01, .1, .25, .5, 1, 2, 5, 10, 30))
-        self.shed = prom.Counter("ips_shed", "Requests refused or dropped by admission control",
-                                 ["reason"], registry=r)
+            "ips_admission_wait_seconds",
+            "Time a verification waited for a compute slot",
+            registry=r,
+            buckets=(0, 0.01, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+        )
+        self.shed = prom.Counter(
+            "ips_shed", "Requests refused or dropped by admission control", ["reason"], registry=r
+        )
         self.in_flight = prom.Gauge("ips_in_flight", "Verifications computing now", registry=r)
-        self.queued = prom.Gauge("ips_queued", "Verifications waiting for a compute slot",
-                                 registry=r)
+        self.queued = prom.Gauge(
+            "ips_queued", "Verifications waiting for a compute slot", registry=r
+        )
         self.ready = prom.Gauge("ips_ready", "1 once the engine models are loaded", registry=r)
-        self.connections = prom.Gauge("ips_open_connections", "Open client connections",
-                                      registry=r)
+        self.connections = prom.Gauge("ips_open_connections", "Open client connections", registry=r)
         gate = admission.admission()
         self.in_flight.set_function(lambda: gate.running)
         self.queued.set_function(lambda: gate.waiting)
 
-    def on_event(self, event: str, fields: Dict[str, Any]) -> None:
+    def on_event(self, event: str, fields: dict[str, Any]) -> None:
         """Log-event sink (chalicelib.logs.add_sink)."""
         if event == "verification":
             if fields.get("decision"):
@@ -246,8 +280,9 @@ class Metrics:
         elif event == "shed":
             self.shed.labels(str(fields.get("reason"))).inc()
 
-    def on_response(self, route: str, method: str, status: int, seconds: float,
-                    code: Optional[str]) -> None:
+    def on_response(
+        self, route: str, method: str, status: int, seconds: float, code: str | None
+    ) -> None:
         self.requests.labels(route, method, str(status)).inc()
         self.duration.labels(route).observe(seconds)
         if code:
@@ -259,6 +294,7 @@ class Metrics:
 
 # --- shared state ---------------------------------------------------------------
 
+
 class State:
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
@@ -266,16 +302,20 @@ class State:
         self.stopping = threading.Event()
 
 
-def _json(status: int, body: Mapping[str, Any],
-          extra: Optional[Mapping[str, str]] = None) -> Tuple[int, Headers, bytes]:
+def _json(
+    status: int, body: Mapping[str, Any], extra: Mapping[str, str] | None = None
+) -> tuple[int, Headers, bytes]:
     data = json.dumps(body, separators=(",", ":")).encode()
     return status, [("Content-Type", "application/json"), *(extra or {}).items()], data
 
 
-def _error(error: ApiError) -> Tuple[int, Headers, bytes]:
+def _error(error: ApiError) -> tuple[int, Headers, bytes]:
     request_id = str(uuid.uuid4())
-    return _json(error.status, {**error.body(), "request_id": request_id},
-                 {**error.headers, "X-Request-Id": request_id})
+    return _json(
+        error.status,
+        {**error.body(), "request_id": request_id},
+        {**error.headers, "X-Request-Id": request_id},
+    )
 
 
 def _status_line(status: int) -> str:
@@ -285,17 +325,20 @@ def _status_line(status: int) -> str:
         return f"{status} Unknown"
 
 
-def access(state: State, method: str, route: str, status: int, start: float,
-           code: Optional[str]) -> None:
+def access(
+    state: State, method: str, route: str, status: int, start: float, code: str | None
+) -> None:
     seconds = time.perf_counter() - start
-    log_event("access", method=method, route=route, status=status,
-              duration_ms=round(seconds * 1000, 1))
+    log_event(
+        "access", method=method, route=route, status=status, duration_ms=round(seconds * 1000, 1)
+    )
     state.metrics.on_response(route, method, status, seconds, code)
 
 
 # --- the WSGI application: Chalice's gateway ------------------------------------
 
-def load_app(stage: str) -> Tuple[Chalice, Config]:
+
+def load_app(stage: str) -> tuple[Chalice, Config]:
     """The app and its stage config, loaded as `chalice local` loads them (the
     stage's environment variables from .chalice/config.json are applied)."""
     factory = CLIFactory(str(ROOT), environ=os.environ)
@@ -323,7 +366,7 @@ class GatewayApp:
         except ValueError:
             return "unmatched"
 
-    def __call__(self, environ: Dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         start = time.perf_counter()
         raw_method = environ.get("REQUEST_METHOD", "GET")
         method = raw_method if raw_method in KNOWN_METHODS else "OTHER"
@@ -333,15 +376,14 @@ class GatewayApp:
             status, headers, body = self.respond(environ, raw_method, uri, route)
         except Exception as exc:  # our bug: opaque 500, the type and frames logged
             log_event("internal_error", error=type(exc).__name__, frames=_frames(exc.__traceback__))
-            status, headers, body = _error(ApiError(500, "INTERNAL_ERROR",
-                                                    "Something went wrong on our side; "
-                                                    "retry later."))
+            status, headers, body = _error(errors.internal())
         access(self.state, method, route, status, start, _error_code(status, headers, body))
         start_response(_status_line(status), headers)
         return [body]
 
-    def respond(self, environ: Dict[str, Any], method: str, uri: str,
-                route: str) -> Tuple[int, Headers, bytes]:
+    def respond(
+        self, environ: dict[str, Any], method: str, uri: str, route: str
+    ) -> tuple[int, Headers, bytes]:
         if route in (HEALTH, READY, METRICS) and method in ("GET", "HEAD"):
             return self.operations(route)
         length = environ.get("CONTENT_LENGTH", "")
@@ -352,15 +394,17 @@ class GatewayApp:
         probe = environ.get("waitress.client_disconnected")
         token = admission.client_gone_probe.set(probe) if probe else None
         try:
-            response = self.gateway.handle_request(method=method, path=uri, headers=headers,
-                                                   body=body)
+            response = self.gateway.handle_request(
+                method=method, path=uri, headers=headers, body=body
+            )
         except LocalGatewayException as exc:
             return exc.CODE, _response_headers(exc.headers), exc.body or b""
         finally:
             if token is not None:
                 admission.client_gone_probe.reset(token)
-        out = _response_headers({**response["headers"],
-                                 **(response.get("multiValueHeaders") or {})})
+        out = _response_headers(
+            {**response["headers"], **(response.get("multiValueHeaders") or {})}
+        )
         data = response.get("body")
         if response.get("isBase64Encoded") and data is not None:
             data = base64.b64decode(data)
@@ -370,22 +414,29 @@ class GatewayApp:
             data = data.encode("utf-8")
         return int(response["statusCode"]), out, data
 
-    def operations(self, route: str) -> Tuple[int, Headers, bytes]:
+    def operations(self, route: str) -> tuple[int, Headers, bytes]:
         if route == METRICS:
             return 200, [("Content-Type", prom.CONTENT_TYPE_LATEST)], self.state.metrics.render()
         ready = self.state.ready.is_set() and not self.state.stopping.is_set()
-        if route == HEALTH:     # liveness: the process answers
-            return _json(200, {"status": "ok", "ready": ready,
-                               "draining": self.state.stopping.is_set()})
+        if route == HEALTH:  # liveness: the process answers
+            return _json(
+                200, {"status": "ok", "ready": ready, "draining": self.state.stopping.is_set()}
+            )
         if ready:
             return _json(200, {"status": "ready"})
-        return _json(503, {"status": "draining" if self.state.stopping.is_set() else "starting"},
-                     {"Retry-After": "1"})
+        return _json(
+            503,
+            {"status": "draining" if self.state.stopping.is_set() else "starting"},
+            {"Retry-After": "1"},
+        )
 
 
-def _request_headers(environ: Mapping[str, Any]) -> Dict[str, str]:
-    headers = {key[5:].replace("_", "-").lower(): value
-               for key, value in environ.items() if key.startswith("HTTP_")}
+def _request_headers(environ: Mapping[str, Any]) -> dict[str, str]:
+    headers = {
+        key[5:].replace("_", "-").lower(): value
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
     for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
         if environ.get(key):
             headers[key.replace("_", "-").lower()] = environ[key]
@@ -398,11 +449,11 @@ def _response_headers(headers: Mapping[str, Any]) -> Headers:
         for one in value if isinstance(value, list) else [value]:
             out.append((name, str(one)))
     if not any(name.lower() == "content-type" for name, _ in out):
-        out.append(("Content-Type", "application/json"))   # as chalice local does
+        out.append(("Content-Type", "application/json"))  # as chalice local does
     return out
 
 
-def _error_code(status: int, headers: Headers, body: bytes) -> Optional[str]:
+def _error_code(status: int, headers: Headers, body: bytes) -> str | None:
     """The API error code of an error response, for the errors metric."""
     if status < 400 or len(body) > 65536:
         return None
@@ -415,40 +466,41 @@ def _error_code(status: int, headers: Headers, body: bytes) -> Optional[str]:
 
 # --- waitress: strict framing, JSON errors, timeouts, drain ---------------------
 
-class LengthRequired(WaitressError):
+
+class LengthRequired(WaitressError):  # type: ignore[misc]  # waitress is untyped
     code = 411
     reason = "Length Required"
 
 
-class StrictParser(HTTPRequestParser):
+class StrictParser(HTTPRequestParser):  # type: ignore[misc]  # waitress is untyped
     """waitress's parser, refusing chunked bodies once the headers are in
     (before any of the body is read): the service needs the length up front
     to refuse an oversized body without reading it."""
 
     def received(self, data: bytes) -> int:
         consumed = super().received(data)
-        if self.headers_finished and self.chunked and self.error is None:
+        if self.headers_finished and self.chunked and self.error is None:  # type: ignore[has-type]
             self.error = LengthRequired("chunked")
             self.completed = True
         if self.error is not None:
-            self.expect_continue = False    # never invite a body we refuse
+            self.expect_continue = False  # never invite a body we refuse
         return int(consumed)
 
 
 def _api_error_for(error: WaitressError) -> ApiError:
     status = int(error.code)
     if status == 413:
-        return errors.body_too_large(MAX_BODY_BYTES)
+        return errors.body_too_large()
     if status == 411:
         return errors.length_required()
     if status == 431:
         return errors.headers_too_large()
     if status >= 500 and status != 501:
-        return ApiError(500, "INTERNAL_ERROR", "Something went wrong on our side; retry later.")
-    return errors.malformed_request()   # 400 and 501 (an unknown Transfer-Encoding)
+        return errors.internal()
+    return errors.malformed_request()  # 400 and 501 (an unknown Transfer-Encoding)
 
 
-class JsonErrorTask(ErrorTask):
+class JsonErrorTask(ErrorTask):  # type: ignore[misc]  # waitress is untyped
     """waitress's framing errors as the API's JSON error. Its own text would
     quote the offending input (a method, a header), so none of it is used."""
 
@@ -465,15 +517,15 @@ class JsonErrorTask(ErrorTask):
             access(server.state, "-", "-", status, start, _error_code(status, headers, body))
 
 
-class DrainAwareTask(WSGITask):
+class DrainAwareTask(WSGITask):  # type: ignore[misc]  # waitress is untyped
     def build_response_header(self) -> bytes:
         server = self.channel.server
         if isinstance(server, Server) and server.state.stopping.is_set():
-            self.set_close_on_finish()      # draining: no more requests on this connection
+            self.set_close_on_finish()  # draining: no more requests on this connection
         return bytes(super().build_response_header())
 
 
-class Channel(HTTPChannel):
+class Channel(HTTPChannel):  # type: ignore[misc]  # waitress is untyped
     parser_class = StrictParser
     task_class = DrainAwareTask
     error_task_class = JsonErrorTask
@@ -481,33 +533,41 @@ class Channel(HTTPChannel):
 
     def received(self, data: bytes) -> bool:
         if self.request is None and data:
-            self.receive_started = time.monotonic()   # first byte of a new request
+            self.receive_started = time.monotonic()  # first byte of a new request
         return bool(super().received(data))
 
 
-class Server(TcpWSGIServer):
+class Server(TcpWSGIServer):  # type: ignore[misc]  # waitress is untyped
     channel_class = Channel
 
-    def __init__(self, application: GatewayApp, state: State, receive_timeout_s: int,
-                 adj: Adjustments) -> None:
+    def __init__(
+        self, application: GatewayApp, state: State, receive_timeout_s: int, adj: Adjustments
+    ) -> None:
         self.state = state
         self.receive_timeout_s = receive_timeout_s
         super().__init__(application, adj=adj)
 
     def maintenance(self, now: float) -> None:
-        super().maintenance(now)      # idle connections (channel_timeout)
+        super().maintenance(now)  # idle connections (channel_timeout)
         # A request still arriving after receive_timeout_s (a client trickling
         # bytes keeps the idle timer from firing): close its connection.
         cutoff = time.monotonic() - self.receive_timeout_s
         for channel in list(self.active_channels.values()):
-            if (channel.request is not None and not channel.requests
-                    and channel.receive_started < cutoff and not channel.will_close):
+            if (
+                channel.request is not None
+                and not channel.requests
+                and channel.receive_started < cutoff
+                and not channel.will_close
+            ):
                 channel.will_close = True
                 log_event("connection_closed", reason="receive_timeout")
 
     def busy_channels(self) -> int:
-        return sum(1 for ch in self.active_channels.values()
-                   if ch.requests or ch.total_outbufs_len or ch.request is not None)
+        return sum(
+            1
+            for ch in self.active_channels.values()
+            if ch.requests or ch.total_outbufs_len or ch.request is not None
+        )
 
     def close_idle_channels(self) -> None:
         for ch in list(self.active_channels.values()):
@@ -520,15 +580,21 @@ def build_server(settings: ServerSettings, state: State) -> Server:
     limits = admission.admission().limits
     threads = settings.threads or limits.in_flight + limits.queued + SPARE_THREADS
     adj = Adjustments(
-        host=settings.host, port=settings.port, threads=threads,
-        backlog=settings.backlog, connection_limit=settings.connection_limit,
-        channel_timeout=settings.idle_timeout_s, cleanup_interval=1,
+        host=settings.host,
+        port=settings.port,
+        threads=threads,
+        backlog=settings.backlog,
+        connection_limit=settings.connection_limit,
+        channel_timeout=settings.idle_timeout_s,
+        cleanup_interval=1,
         # waitress refuses a Content-Length >= this, before reading the body
         max_request_body_size=MAX_BODY_BYTES + 1,
         # read one request ahead so that a client who hangs up is noticed
         # (waitress.client_disconnected) while its request waits for a turn
         channel_request_lookahead=1,
-        ident="ips", expose_tracebacks=False, log_socket_errors=False,
+        ident="ips",
+        expose_tracebacks=False,
+        log_socket_errors=False,
     )
     server = Server(GatewayApp(app, config, state), state, settings.receive_timeout_s, adj)
     state.metrics.connections.set_function(lambda: len(server.active_channels))
@@ -537,16 +603,20 @@ def build_server(settings: ServerSettings, state: State) -> Server:
 
 def _preload(state: State) -> None:
     from chalicelib.settings import load_settings
+
     start = time.perf_counter()
     try:
         if load_settings().engine == "local":
-            from chalicelib.local_engine import preload
+            from chalicelib.engines.local import preload
+
             workers = preload()
-            log_event("models_loaded", workers=workers,
-                      ms=round((time.perf_counter() - start) * 1000, 1))
-    except Exception as exc:  # noqa: BLE001  (still serve; each worker loads on first use)
-        log_event("models_preload_failed", error=type(exc).__name__,
-                  frames=_frames(exc.__traceback__))
+            log_event(
+                "models_loaded", workers=workers, ms=round((time.perf_counter() - start) * 1000, 1)
+            )
+    except Exception as exc:
+        log_event(
+            "models_preload_failed", error=type(exc).__name__, frames=_frames(exc.__traceback__)
+        )
     state.ready.set()
     state.metrics.ready.set(1)
 
@@ -558,17 +628,23 @@ def run(settings: ServerSettings) -> int:
 
     def on_signal(signum: int, _frame: Any) -> None:
         state.stopping.set()
-        server.pull_trigger()       # wake the loop now rather than at its timeout
+        server.pull_trigger()  # wake the loop now rather than at its timeout
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     limits = admission.admission().limits
-    log_event("server_start", host=server.effective_host, port=int(server.effective_port),
-              threads=server.adj.threads, max_in_flight=limits.in_flight,
-              max_queued=limits.queued, max_wait_s=limits.max_wait_s,
-              idle_timeout_s=settings.idle_timeout_s,
-              receive_timeout_s=settings.receive_timeout_s,
-              drain_timeout_s=settings.drain_timeout_s)
+    log_event(
+        "server_start",
+        host=server.effective_host,
+        port=int(server.effective_port),
+        threads=server.adj.threads,
+        max_in_flight=limits.in_flight,
+        max_queued=limits.queued,
+        max_wait_s=limits.max_wait_s,
+        idle_timeout_s=settings.idle_timeout_s,
+        receive_timeout_s=settings.receive_timeout_s,
+        drain_timeout_s=settings.drain_timeout_s,
+    )
     if settings.preload_models:
         threading.Thread(target=_preload, args=(state,), name="ips-preload", daemon=True).start()
     else:
@@ -585,9 +661,13 @@ def drain(server: Server, state: State, timeout_s: int) -> int:
     """Stop accepting (the listening socket is closed: new connections are
     refused), answer what was received, then close everything."""
     gate = admission.admission()
-    log_event("draining", busy_connections=server.busy_channels(), in_flight=gate.running,
-              queued=gate.waiting)
-    wasyncore.dispatcher.close(server)      # the listener only; the trigger stays
+    log_event(
+        "draining",
+        busy_connections=server.busy_channels(),
+        in_flight=gate.running,
+        queued=gate.waiting,
+    )
+    wasyncore.dispatcher.close(server)  # the listener only; the trigger stays
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         server.close_idle_channels()
@@ -602,7 +682,7 @@ def drain(server: Server, state: State, timeout_s: int) -> int:
     return 0
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     configure_logging()
     defaults = settings_from_env()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -610,8 +690,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--port", type=int, default=defaults.port)
     parser.add_argument("--stage", default=defaults.stage)
     args = parser.parse_args(argv)
-    settings = ServerSettings(**{**defaults.__dict__, "host": args.host, "port": args.port,
-                                 "stage": args.stage})
+    settings = ServerSettings(
+        **{**defaults.__dict__, "host": args.host, "port": args.port, "stage": args.stage}
+    )
     return run(settings)
 
 
