@@ -661,13 +661,13 @@ def drain(server: Server, state: State, timeout_s: int) -> int:
     """Stop accepting (the listening socket is closed: new connections are
     refused), answer what was received, then close everything."""
     gate = admission.admission()
+    wasyncore.dispatcher.close(server)  # the listener only; the trigger stays
     log_event(
         "draining",
         busy_connections=server.busy_channels(),
         in_flight=gate.running,
         queued=gate.waiting,
     )
-    wasyncore.dispatcher.close(server)  # the listener only; the trigger stays
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         server.close_idle_channels()
