@@ -30,7 +30,7 @@ dev: $(STAMP)
 	$(BIN)/chalice local --stage local --host $(HOST) --port $(PORT) $(RUN_FLAGS)
 
 load-test: $(STAMP)
-	$(BIN)/python scripts/load_test.py
+	$(BIN)/python -m scripts.load_test
 
 test: $(STAMP) e2e-deps
 	$(BIN)/python -m pytest -q tests

@@ -575,8 +575,8 @@ class Server(TcpWSGIServer):  # type: ignore[misc]  # waitress is untyped
                 ch.will_close = True
 
 
-def build_server(settings: ServerSettings, state: State) -> Server:
-    app, config = load_app(settings.stage)
+def build_server(settings: ServerSettings, state: State, app: Chalice, config: Config) -> Server:
+    """Bind and listen (connections are accepted into the backlog from here)."""
     limits = admission.admission().limits
     threads = settings.threads or limits.in_flight + limits.queued + SPARE_THREADS
     adj = Adjustments(
@@ -602,6 +602,11 @@ def build_server(settings: ServerSettings, state: State) -> Server:
 
 
 def _preload(state: State) -> None:
+    """Load the engine's models before the server listens. dlib holds the
+    GIL while it reads its model files, so loading them while serving would
+    stall every connection for as long (seconds on a busy machine): until
+    they are loaded, connections are refused instead, and /health/ready is
+    200 from the first answer on."""
     from chalicelib.settings import load_settings
 
     start = time.perf_counter()
@@ -624,14 +629,23 @@ def _preload(state: State) -> None:
 def run(settings: ServerSettings) -> int:
     state = State(Metrics())
     add_sink(state.metrics.on_event)
-    server = build_server(settings, state)
+    server: Server | None = None
 
     def on_signal(signum: int, _frame: Any) -> None:
         state.stopping.set()
-        server.pull_trigger()  # wake the loop now rather than at its timeout
+        if server is not None:
+            server.pull_trigger()  # wake the loop now rather than at its timeout
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    app, config = load_app(settings.stage)  # applies the stage's settings first
+    if settings.preload_models:
+        _preload(state)
+    else:  # each worker loads its models on first use (the first verification pays)
+        state.ready.set()
+        state.metrics.ready.set(1)
+    server = build_server(settings, state, app, config)
+
     limits = admission.admission().limits
     log_event(
         "server_start",
@@ -645,12 +659,6 @@ def run(settings: ServerSettings) -> int:
         receive_timeout_s=settings.receive_timeout_s,
         drain_timeout_s=settings.drain_timeout_s,
     )
-    if settings.preload_models:
-        threading.Thread(target=_preload, args=(state,), name="ips-preload", daemon=True).start()
-    else:
-        state.ready.set()
-        state.metrics.ready.set(1)
-
     loop_map = server._map
     while not state.stopping.is_set():
         wasyncore.loop(timeout=1.0, map=loop_map, count=1)
