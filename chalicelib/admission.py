@@ -43,8 +43,11 @@ _POLL_S = 0.25
 
 @dataclass(frozen=True)
 class Limits:
-    in_flight: int = 1  # computed at once (each verification uses both cores)
-    queued: int = 8  # waiting for a turn
+    # Measured on 2 cores (docs/operations.md): 2 in flight overlap one
+    # request's decoding with another's engine work; 6 more waiting keep the
+    # worst served wait near 2 s at ~4 verifications/s.
+    in_flight: int = 2  # computed at once
+    queued: int = 6  # waiting for a turn
     max_wait_s: float = 10.0  # a request waiting longer is answered 503, not computed
 
 
