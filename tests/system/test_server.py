@@ -222,12 +222,21 @@ def _status_kib(pid, field):
 
 # --- timeouts ------------------------------------------------------------------
 
-def test_idle_and_slow_connections_are_closed_and_normal_traffic_still_served(servers):
-    server = servers({"IPS_IDLE_TIMEOUT_S": "1", "IPS_RECEIVE_TIMEOUT_S": "2"})
-    idle = server.connect()  # says nothing at all
-    assert read_until_closed(idle) == b""
-    idle.close()
+def test_an_idle_connection_is_closed(servers):
+    server = servers({"IPS_IDLE_TIMEOUT_S": "1", "IPS_RECEIVE_TIMEOUT_S": "600"})
+    with server.connect() as idle:  # says nothing at all
+        assert read_until_closed(idle) == b""
+    half = server.connect()  # headers begun, then silence
+    half.sendall(b"POST /ips HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    assert read_until_closed(half) == b""
+    half.close()
+    assert server.request("GET", "/health")[0] == 200
 
+
+def test_a_trickling_connection_is_closed_and_normal_traffic_still_served(servers):
+    # the idle timeout is far above the trickle's pace: only the receive
+    # deadline can close this connection
+    server = servers({"IPS_IDLE_TIMEOUT_S": "60", "IPS_RECEIVE_TIMEOUT_S": "2"})
     slow = server.connect()  # trickles a header line more often than the idle timeout
     slow.sendall(b"POST /ips HTTP/1.1\r\nHost: 127.0.0.1\r\n")
     closed = threading.Event()
