@@ -639,6 +639,7 @@ def run(settings: ServerSettings) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     app, config = load_app(settings.stage)  # applies the stage's settings first
+    configure_logging()  # again: creating the Chalice app gave its logger a text handler
     if settings.preload_models:
         _preload(state)
     else:  # each worker loads its models on first use (the first verification pays)
