@@ -4,10 +4,11 @@ Not a test: it prints figures (docs/operations.md quotes them).
 
     make load-test
     .venv/bin/python -m scripts.load_test [--seconds 8] [--only serve|chalice]
-        [--levels 1,4,16,64] [--phases levels,burst,slow,big,sigterm]
+        [--levels 1,4,16,64] [--phases keepalive,levels,burst,slow,big,sigterm]
 
 Per server, in this order:
   1. time to first answer after start, and the first verification's latency;
+     GET / on a reused connection against a new one (keep-alive penalty);
   2. closed-loop clients at concurrency 1, 4, 16, 64 for --seconds each:
      verifications/s, p50/p95/p99 of the answered, connection errors, 503s
      (a client that gets 503 waits its Retry-After, capped at 1 s);
@@ -172,6 +173,28 @@ def first_answer(target: Target) -> dict:
             "second_verification_s": second_s, "statuses": (status, status2)}
 
 
+def keepalive(port: int, count: int = 50) -> dict:
+    """Median time of GET / (the cached page) on one reused connection and on
+    a new connection each time (the issue measured +40 ms on reuse)."""
+
+    def timed(conn: http.client.HTTPConnection) -> float:
+        start = time.perf_counter()
+        conn.request("GET", "/")
+        conn.getresponse().read()
+        return time.perf_counter() - start
+
+    reused = http.client.HTTPConnection("127.0.0.1", port, timeout=CLIENT_TIMEOUT_S)
+    timed(reused)
+    same = [timed(reused) for _ in range(count)]
+    reused.close()
+    fresh = []
+    for _ in range(count):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=CLIENT_TIMEOUT_S)
+        fresh.append(timed(conn))
+        conn.close()
+    return {"reused_ms": 1000 * pct(same, 50), "new_ms": 1000 * pct(fresh, 50)}
+
+
 def closed_loop(port: int, clients: int, seconds: float) -> dict:
     results: list[tuple[int | None, float, dict[str, str]]] = []
     lock = threading.Lock()
@@ -309,6 +332,9 @@ def run(name: str, args: argparse.Namespace) -> dict:
     try:
         out["start"] = first_answer(target)
         print(f"[{name}] start {out['start']}", flush=True)
+        if "keepalive" in phases:
+            out["keepalive"] = keepalive(target.port)
+            print(f"[{name}] keepalive {out['keepalive']}", flush=True)
         for clients in [int(c) for c in args.levels.split(",")] if "levels" in phases else []:
             out[f"c{clients}"] = closed_loop(target.port, clients, args.seconds)
             print(f"[{name}] c={clients} {out[f'c{clients}']}", flush=True)
@@ -347,6 +373,8 @@ def table(results: dict) -> None:
     row("ready (models loaded) after start (s)", lambda r: f"{r['start']['ready_s']:.2f}")
     row("first verification (s)", lambda r: f"{r['start']['first_verification_s']:.2f}")
     row("second verification (s)", lambda r: f"{r['start']['second_verification_s']:.2f}")
+    row("GET / median, reused / new connection (ms)",
+        lambda r: f"{r['keepalive']['reused_ms']:.1f} / {r['keepalive']['new_ms']:.1f}")
     for c in sorted({int(k[1:]) for r in results.values() for k in r if k[1:].isdigit()}):
         row(f"c={c}: verifications/s", lambda r, c=c: f"{r[f'c{c}']['per_s']:.2f}")
         row(f"c={c}: served p50 / p95 / p99 (s)", lambda r, c=c: "{p50:.2f} / {p95:.2f} / {p99:.2f}"
@@ -377,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--only", choices=["serve", "chalice"])
     parser.add_argument("--levels", default="1,4,16,64", help="client counts, e.g. 1,4")
-    parser.add_argument("--phases", default="levels,burst,slow,big,sigterm")
+    parser.add_argument("--phases", default="keepalive,levels,burst,slow,big,sigterm")
     parser.add_argument("--slow-seconds", type=float, default=70.0,
                         help="slow-client phase: longer than IPS_RECEIVE_TIMEOUT_S (60)")
     args = parser.parse_args(argv)
