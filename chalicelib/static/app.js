@@ -559,6 +559,10 @@
       case 'EMPTY_BODY':
       case 'INVALID_JSON':
       case 'UNSUPPORTED_MEDIA_TYPE':
+      case 'MALFORMED_REQUEST':
+      case 'LENGTH_REQUIRED':
+      case 'HEADERS_TOO_LARGE':
+      case 'CLIENT_GONE':  // never sent (the client has gone); listed for completeness
         return broken;
       case 'MISSING_FIELD':
         return field ? 'The ' + what + ' photo was not sent. Add it again and retry.' : broken;
