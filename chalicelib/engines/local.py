@@ -288,6 +288,24 @@ def _executor() -> ThreadPoolExecutor:
         return _pool
 
 
+def preload() -> int:
+    """Load every worker's models now (at server start-up, on a fresh pool),
+    so that no request pays for imports and model files. Returns the worker
+    count."""
+    pool = _executor()
+    count = workers()
+    # Each task holds its worker until all have started: one task per worker.
+    barrier = threading.Barrier(count)
+
+    def load() -> None:
+        _models()
+        barrier.wait(timeout=300)
+
+    for future in [pool.submit(load) for _ in range(count)]:
+        future.result()
+    return count
+
+
 # --- detection ----------------------------------------------------------------
 
 

@@ -362,20 +362,26 @@ from chalicelib.engines import local
 from chalicelib.engines.base import EngineOptions
 from tests.support import face_images as fi
 engine = local.LocalEngine(EngineOptions())
+preloaded = local.preload()
+after_preload = local.model_loads()
 doc = fi.as_document(fi.astronaut_card(200))
 selfies = [fi.as_selfie(fi.astronaut()), fi.as_selfie(fi.astronaut().rotate(8))]
 serial = [engine.compare(doc, s).similarity for s in selfies]
 with ThreadPoolExecutor(max_workers=12) as pool:
     concurrent = list(pool.map(lambda s: engine.compare(doc, s).similarity, selfies * 6))
 print(json.dumps({"same": concurrent == serial * 6, "loads": local.model_loads(),
+                  "after_preload": after_preload, "preloaded": preloaded,
                   "workers": local.workers()}))
 """
     env = dict(os.environ, IPS_LOCAL_WORKERS="8")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=str(fi.REPO), env=env, check=True).stdout.strip().splitlines()[-1]
     result = json.loads(out)
-    assert result["workers"] == 8
+    assert result["workers"] == result["preloaded"] == 8
     assert result["same"] is True
+    # preload gave each of the 8 workers its models; the requests loaded none
+    assert len(result["after_preload"]) == 8
+    assert result["loads"] == result["after_preload"]
     assert all(name.startswith("ips-face") for name in result["loads"])
     _assert_models_per_worker(result["loads"], 8)
 
