@@ -58,7 +58,9 @@ MOTION_FRACTIONS = (1 / 40, 1 / 20, 1 / 10, 1 / 6)
 JPEG_QUALITIES = (85, 70, 55, 40)
 CARD_FACE_WIDTHS = (94, 80, 64, 48, 40, 32, 24)
 SELFIE_FACE_WIDTHS = (120, 80, 64, 48, 40, 32, 24)
-SHARPNESS_BINS = (0.0, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.035, 0.04, 0.05, 0.07, 0.1, 1e9)
+TILT_ANGLES = (15, 25, 35, 45)
+SHARPNESS_BINS = (0.0, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1,
+                  1e9)
 SIZE_BINS = (0, 20, 24, 28, 32, 36, 40, 48, 64, 80, 1e9)
 
 
@@ -224,6 +226,45 @@ def run(faces_dir: Path, quick: bool, workers: int,
     return results, baseline
 
 
+# --- detectors on cards ---------------------------------------------------------
+
+def detector_table(faces_dir: Path, widths: Sequence[int] = CARD_FACE_WIDTHS) -> list[str]:
+    """Card portraits found by YuNet (the engine) and by HOG alone (the engine
+    before issue 8, upsampling included), by the portrait's face width."""
+    from chalicelib.engines import local
+    pairs = ps.read_pairs(faces_dir / "pairs.csv")
+    paths = sorted({p.a for p in pairs} | {p.b for p in pairs})
+    models = local._models()
+    photos = {p: ImageOps.exif_transpose(PILImage.open(p)).convert("RGB") for p in paths}
+    boxes = {p: local.face_box(ps.prepared(p.read_bytes(), "dl")) for p in paths}
+    lines = ["== card portraits found (the largest face on the card must be the portrait, "
+             "left of x=300 px), of " + str(len(paths)),
+             f"{'face width':>10} {'engine':>6} {'HOG':>6}  (engine: YuNet, HOG when it "
+             "finds nothing; HOG: before issue 8)"]
+    for width in widths:
+        height = round(width * 8 / 3)
+        found = {"yunet": 0, "hog": 0}
+        for path in paths:
+            card = _card(photos[path], boxes[path], height)
+            img, _ = local.decode(fs.jpeg_bytes(card, CARD_JPEG_QUALITY))
+            for detector in found:
+                faces = local.select_faces(local.find_faces(models, img, "document", detector))
+                if faces and faces[0].right < 300:
+                    found[detector] += 1
+        lines.append(f"{width:>7} px {found['yunet']:>6} {found['hog']:>6}")
+    lines.append("== tilted selfies (the photo turned by the angle): photos with a face found")
+    for angle in TILT_ANGLES:
+        found = {"yunet": 0, "hog": 0}
+        for path in paths:
+            turned = photos[path].rotate(angle, resample=PILImage.Resampling.BICUBIC, expand=True)
+            img, _ = local.decode(fs.jpeg_bytes(turned))
+            for detector in found:
+                if local.find_faces(models, img, "selfie", detector):
+                    found[detector] += 1
+        lines.append(f"{angle:>6} deg {found['yunet']:>6} {found['hog']:>6}")
+    return lines
+
+
 # --- gates and rates ---------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -232,8 +273,8 @@ class Gates:
     min_face_px: float
 
 
-# The engine's gates before issue 8, shown beside today's in the same run.
-BEFORE_ISSUE_8 = Gates(min_sharpness=0.05, min_face_px=40)
+# Beside the engine's gates, the same measurements with no gate at all.
+GATES_OFF = Gates(min_sharpness=0.0, min_face_px=0.0)
 
 
 def decided(score: float | None, m: Measured, gates: Gates) -> tuple[str, float | None]:
@@ -370,7 +411,7 @@ def level_table(results: Sequence[LevelResult], named_gates: Sequence[tuple[str,
     head = (f"{'kind':6} {'degradation':11} {'level':15} {'sharp':>6} {'face':>5} "
             f"{'gen p5':>6} {'gen med':>7} {'pass*':>6} {'imp max':>7} {'imp p99':>7}")
     for name, _ in named_gates:
-        head += f" | {name + ': 422':>12} {'FNMR':>6} {'FMR':>5} {'review':>6}"
+        head += f" | {name + ': 422':>15} {'FNMR':>6} {'FMR':>5} {'review':>6}"
     lines = [head]
     for r in results:
         base = level_row(r, named_gates[0][1], review_floor)
@@ -381,7 +422,7 @@ def level_table(results: Sequence[LevelResult], named_gates: Sequence[tuple[str,
                 f"{base['impostor_p99']:7.1f}")
         for _, gates in named_gates:
             row = level_row(r, gates, review_floor)
-            line += (f" | {row['refused_share']:12.1%} {row['fnmr']:6.1%} {row['fmr']:5.1%} "
+            line += (f" | {row['refused_share']:15.1%} {row['fnmr']:6.1%} {row['fmr']:5.1%} "
                      f"{row['review_share']:6.1%}")
         lines.append(line)
     lines.append("sharp, face: medians of the degraded images' sharpness and face size (px); "
@@ -448,7 +489,7 @@ def plot(results: Sequence[LevelResult], gates: Gates, review_floor: float, path
 
 def report(results: Sequence[LevelResult], review_floor: float,
            before: Gates, after: Gates) -> list[str]:
-    named = [("before", before), ("after", after)]
+    named = [("gates off", before), ("gates", after)]
     lines = ["== degradation sweep: one side of every labelled pair degraded "
              f"(threshold {THRESHOLD:g}, review floor {review_floor:g}) =="]
     lines += level_table(results, named, review_floor)
@@ -467,7 +508,7 @@ def report(results: Sequence[LevelResult], review_floor: float,
     for name, gates in named:
         m = mixed_traffic(results, gates, review_floor)
         lines.append(
-            f"{name} gates (min_sharpness {gates.min_sharpness:g}, min_face_px "
+            f"{name} (min_sharpness {gates.min_sharpness:g}, min_face_px "
             f"{gates.min_face_px:g}) on photo pairs + phone-quality cards: "
             f"422 {m['refused']}/{m['requests']} ({m['refused'] / m['requests']:.1%}); "
             f"genuine refused {m['genuine_refused']}/{m['genuine']}, genuine not matched "
@@ -494,10 +535,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="measurements are saved here")
     parser.add_argument("--cached", action="store_true",
                         help="report from the saved measurements instead of measuring")
+    parser.add_argument("--detectors", action="store_true",
+                        help="only count the card portraits each detector finds")
     args = parser.parse_args(argv)
     if not (args.faces_dir / "pairs.csv").exists():
         print(f"{args.faces_dir / 'pairs.csv'} not found: pass --faces-dir", file=sys.stderr)
         return 2
+    if args.detectors:
+        print("\n".join(detector_table(args.faces_dir)))
+        return 0
     if args.cached and args.cache.exists():
         results = pickle.loads(args.cache.read_bytes())
     else:
@@ -505,7 +551,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                          lambda msg: print("  " + msg, file=sys.stderr, flush=True))
         args.cache.parent.mkdir(parents=True, exist_ok=True)
         args.cache.write_bytes(pickle.dumps(results))
-    before = BEFORE_ISSUE_8
+    before = GATES_OFF
     after = Gates(local.DEFAULT_MIN_SHARPNESS, EngineOptions.min_face_px)
     lines = report(results, args.review_floor, before, after)
     lines.append(f"plot: {plot(results, after, args.review_floor, args.plot)}")

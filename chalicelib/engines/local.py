@@ -147,11 +147,12 @@ MAX_SELFIE_CANDIDATES = 5
 # relative to the face, not the photo's resolution or contrast (a faded
 # document portrait is not "blurred"). The gates sit where the degradation
 # sweep (scripts/bench_quality.py) shows the comparison stops telling people
-# apart, not where a photo starts to look soft: below 0.015 fewer than half
-# the genuine pairs even reach the review floor (under 0.01, about a quarter),
-# while phone shots of cards (blur 1/80 of the face's width: 0.03-0.1) pass.
-# The face-size gate is EngineOptions.min_face_px (32: faces of 28-32 px let
-# a third of genuine pairs reach the review floor, 32-36 px most of them).
+# apart, not where a photo starts to look soft. Below 0.004 about half the
+# genuine pairs reach the review floor and an impostor reached it (motion blur
+# of 1/6 of the face's width); from 0.004 up most genuine pairs do and no
+# impostor; phone shots of cards (blur 1/80 of the face's width) measure
+# 0.0049 and up. The face-size gate is EngineOptions.min_face_px (32: at
+# 28-32 px under half the genuine pairs reach the floor, at 32-36 px 95%).
 SHARPNESS_CHIP = 75
 DEFAULT_MIN_SHARPNESS = 0.004
 
