@@ -3,6 +3,7 @@
 No timing assertions: speed is measured by scripts/bench_engine.py."""
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -44,7 +45,7 @@ def box(face):
 def test_similarity_mapping_is_monotone_and_anchored():
     distances = [i / 100 for i in range(0, 201)]
     sims = [le.similarity_from_distance(d) for d in distances]
-    assert all(a > b for a, b in zip(sims, sims[1:]))
+    assert all(a > b for a, b in itertools.pairwise(sims))
     assert all(0.0 <= s <= 100.0 for s in sims)
     assert le.similarity_from_distance(le.DISTANCE_AT_80) == pytest.approx(80.0)
     assert le.similarity_from_distance(0.60) == pytest.approx(50.0)
@@ -97,7 +98,7 @@ def test_same_photo_matches_with_boxes_on_the_face():
     result = compare(astronaut_doc(), as_selfie(fi.astronaut()))
     assert result.similarity > 99.0
     assert result.faces_in_selfie == 1
-    left, top, right, bottom = fs.ASTRONAUT_FACE
+    left, top, right, _bottom = fs.ASTRONAUT_FACE
     face = result.selfie_face
     assert face.left == pytest.approx(left / 512, abs=0.03)
     assert face.top == pytest.approx(top / 512, abs=0.03)
@@ -129,7 +130,7 @@ def test_exif_orientation_is_applied(orientation):
     result = compare(astronaut_doc(), as_selfie(rotated))
     assert result.similarity >= THRESHOLD
     # boxes are ratios of the upright image: the same as the upright copy's
-    for got, want in zip(box(result.selfie_face), box(upright.selfie_face)):
+    for got, want in zip(box(result.selfie_face), box(upright.selfie_face), strict=True):
         assert got == pytest.approx(want, abs=0.02)
 
 
@@ -437,7 +438,6 @@ def test_webp_renamed_and_rgba_png_decode():
 @needs_shared_faces
 def test_shared_card_and_sizes_of_one_photo():
     # the same photo at 240p..1080p all match a card made from another photo
-    import numpy as np
     source = PILImage.open(fi.SHARED_FACES / "face_recognition" / "obama.jpg").convert("RGB")
     det = le.find_faces(le._models(), source, "document")[0]
     portrait = fs.portrait_crop(source, (det.left, det.top, det.right, det.bottom))
