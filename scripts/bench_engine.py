@@ -44,9 +44,10 @@ def _peak_mb() -> float:
 
 def make_synthetic(faces_dir: Path) -> dict:
     """{"card": jpeg, "selfie_720p": jpeg, "selfie_12mp": jpeg} from real photos."""
+    import dlib
     import numpy as np
     from PIL import Image as PILImage
-    import dlib
+
     from scripts import face_samples as fs
 
     source = PILImage.open(faces_dir / "face_recognition" / "obama.jpg").convert("RGB")
@@ -99,11 +100,17 @@ def run_local(pairs, images: dict, synthetic: dict, quiet: bool) -> dict:
         timing[case] = _time_interleaved(
             {name: (lambda e=e, s=selfie: e.compare(card, s)) for name, e in engines.items()},
             SYNTHETIC_REPEATS)
+    # The pairs too take turns, pair by pair, so that both see the same load.
+    outcomes: dict = {name: [] for name in engines}
+    progress = None if quiet else _progress("pairs")
+    for i, pair in enumerate(pairs):
+        for name, engine in engines.items():
+            outcomes[name] += ps.score_with_engine([pair], engine, None, images)
+        if progress:
+            progress(i + 1, len(pairs))
     out = {}
-    for name, engine in engines.items():
-        outcomes = ps.score_with_engine(pairs, engine, None if quiet else _progress(name),
-                                        images)
-        out[name] = {"outcomes": outcomes,
+    for name in engines:
+        out[name] = {"outcomes": outcomes[name],
                      "synthetic": {case: t[name] for case, t in timing.items()}}
     for result in out.values():
         result["peak_mb"] = _peak_mb()
@@ -126,6 +133,7 @@ class Naive:
 
     def describe(self, data: bytes):
         import io
+
         import numpy as np
         from PIL import Image as PILImage
         arr = np.asarray(PILImage.open(io.BytesIO(data)).convert("RGB"))
@@ -137,6 +145,7 @@ class Naive:
 
     def compare(self, a: bytes, b: bytes):
         import numpy as np
+
         from chalicelib.engines.local import similarity_from_distance
         da, db = self.describe(a), self.describe(b)
         if da is None or db is None:
@@ -165,6 +174,7 @@ def run_naive(pairs, images: dict, synthetic: dict, quiet: bool) -> dict:
         if not quiet:
             _progress("naive images")(i + 1, len(paths))
     import numpy as np
+
     from chalicelib.engines.local import similarity_from_distance
     outcomes = []
     for pair in pairs:
