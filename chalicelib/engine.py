@@ -5,8 +5,8 @@ Comparison or raises an ApiError (no face, several faces in the selfie,
 face too small or blurred, engine busy/failed)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, asdict
-from typing import Optional, Protocol
+from dataclasses import dataclass, asdict, field
+from typing import Optional, Protocol, Tuple
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,10 @@ class Comparison:
     document_face: Face
     selfie_face: Face
     faces_in_selfie: int
+    # Enrolment (chalicelib/enrolment/): the selfie face's descriptor when the
+    # engine computes one (offline engine), else None. Never logged or returned.
+    selfie_descriptor: Optional[Tuple[float, ...]] = field(default=None, repr=False,
+                                                           compare=False)
 
 
 class FaceEngine(Protocol):

@@ -60,3 +60,29 @@ def engine_failed() -> ApiError:
 def invalid_image(field: str) -> ApiError:
     return ApiError(400, "INVALID_IMAGE",
                     "The image could not be read; it may be truncated or corrupt.", field)
+
+
+# --- enrolment (chalicelib/enrolment/, docs/enrolment.md) -----------------
+
+
+def invalid_subject_id() -> ApiError:
+    return ApiError(400, "INVALID_SUBJECT_ID",
+                    "subject_id must be 1-64 characters: letters, digits, '_', '.' or '-', "
+                    "starting with a letter or digit.", "subject_id")
+
+
+def subject_not_found() -> ApiError:
+    return ApiError(404, "SUBJECT_NOT_FOUND", "No subject is enrolled under this id.",
+                    "subject_id")
+
+
+def store_busy(retry_after_s: int = 1) -> ApiError:
+    return ApiError(503, "STORE_BUSY", "The enrolment store is busy; retry shortly.",
+                    headers={"Retry-After": str(retry_after_s)})
+
+
+def store_unavailable() -> ApiError:
+    """The store cannot be written or read (disk full, read-only, I/O error):
+    an operator must act; nothing was changed."""
+    return ApiError(503, "STORE_UNAVAILABLE",
+                    "The enrolment store is unavailable; nothing was changed. Retry later.")

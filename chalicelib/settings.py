@@ -9,6 +9,7 @@ from typing import Mapping, Optional, Tuple
 
 from chalicelib.auth import parse_api_key_hashes, parse_cors_origins
 from chalicelib.engine import EngineOptions
+from chalicelib.enrolment.base import StoreOptions
 
 QUALITY_FILTERS = ("NONE", "AUTO", "LOW", "MEDIUM", "HIGH")
 MULTI_FACE_POLICIES = ("reject", "best_match")
@@ -24,6 +25,12 @@ class Settings:
     engine_options: EngineOptions = EngineOptions()
     api_key_hashes: Tuple[str, ...] = ()   # empty: built-in key check off (chalicelib/auth.py)
     cors_origins: Tuple[str, ...] = ()     # empty: no CORS headers
+    # Enrolment and duplicate search (docs/enrolment.md). The search threshold
+    # is its own setting: a possible duplicate goes to a person, so it is
+    # tuned for recall, below the /ips threshold.
+    search_threshold: float = 90.0
+    max_matches: int = 5
+    enrolment: StoreOptions = StoreOptions()
 
 
 def _number(env: Mapping[str, str], name: str, default: Optional[float],
@@ -58,12 +65,28 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         min_face_px=int(_number(env, "IPS_MIN_FACE_PX", EngineOptions.min_face_px, 1000)),
         min_sharpness=_number(env, "IPS_MIN_SHARPNESS", None, 10),
     )
+    stage = env.get("IPS_STAGE", "local")
+    enrolment = StoreOptions(
+        db_path=env.get("IPS_DB_PATH", "").strip() or _default_db_path(env),
+        collection_id=env.get("IPS_COLLECTION_ID", "").strip() or f"ips-{stage}",
+        quality_filter=options.quality_filter,
+    )
     return Settings(
-        stage=env.get("IPS_STAGE", "local"),
+        stage=stage,
         engine=_choice(env, "IPS_ENGINE", "rekognition", ENGINES),
         threshold=threshold,
         review_floor=review_floor,
         engine_options=options,
         api_key_hashes=parse_api_key_hashes(env),
         cors_origins=parse_cors_origins(env),
+        search_threshold=_number(env, "IPS_SEARCH_THRESHOLD", Settings.search_threshold),
+        max_matches=int(_number(env, "IPS_MAX_MATCHES", Settings.max_matches, 100) or 1) or 1,
+        enrolment=enrolment,
     )
+
+
+def _default_db_path(env: Mapping[str, str]) -> str:
+    """$XDG_DATA_HOME/ips/enrolments.sqlite3 (~/.local/share by default):
+    outside the repository, so a checkout never carries biometric data."""
+    base = env.get("XDG_DATA_HOME", "").strip() or os.path.join("~", ".local", "share")
+    return os.path.expanduser(os.path.join(base, "ips", "enrolments.sqlite3"))
