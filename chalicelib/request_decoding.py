@@ -17,6 +17,9 @@ from typing import Any, Dict, Optional
 from chalicelib.errors import ApiError
 
 FIELDS = ("dl", "selfie")
+_EXAMPLE = '{"dl": "<base64>", "selfie": "<base64>"}'
+# Fields whose repetition is refused (see _no_repeated_image_fields).
+_SINGLE_FIELDS = FIELDS + ("subject_id",)
 # Lambda's synchronous request limit; API Gateway itself allows 10 MB.
 MAX_BODY_BYTES = 6 * 1024 * 1024
 # Rekognition's limit for image bytes; the offline engine keeps the same
@@ -34,6 +37,14 @@ _BASE64_CHARS = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
 def parse_body(raw: bytes, content_type: Optional[str] = None) -> Dict[str, bytes]:
     """Return {"dl": bytes, "selfie": bytes} or raise ApiError. A missing
     Content-Type is taken as JSON, as API Gateway and Chalice do."""
+    payload = load_payload(raw, content_type)
+    return {field: decode_image_field(payload, field) for field in FIELDS}
+
+
+def load_payload(raw: bytes, content_type: Optional[str] = None,
+                 example: str = _EXAMPLE) -> Dict[str, Any]:
+    """The request's JSON object (checks before any image is decoded);
+    `example` is the body shape quoted in the error messages."""
     media_type = (content_type or "application/json").split(";")[0].strip().lower()
     if media_type != "application/json":
         raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE",
@@ -42,19 +53,17 @@ def parse_body(raw: bytes, content_type: Optional[str] = None) -> Dict[str, byte
         raise ApiError(413, "BODY_TOO_LARGE",
                        f"The request body is over {MAX_BODY_BYTES} bytes; "
                        "downscale the images (2 MB each is plenty).")
-    payload = _load_json(raw)
+    payload = _load_json(raw, example)
     if isinstance(payload, str):
-        payload = _load_json(payload.encode("utf-8", "surrogatepass"))
+        payload = _load_json(payload.encode("utf-8", "surrogatepass"), example)
     if not isinstance(payload, dict):
-        raise ApiError(400, "INVALID_JSON",
-                       'The body must be a JSON object: {"dl": "<base64>", "selfie": "<base64>"}.')
-    return {field: decode_image_field(payload, field) for field in FIELDS}
+        raise ApiError(400, "INVALID_JSON", f"The body must be a JSON object: {example}.")
+    return payload
 
 
-def _load_json(raw: bytes) -> Any:
+def _load_json(raw: bytes, example: str) -> Any:
     if not raw.strip():
-        raise ApiError(400, "EMPTY_BODY",
-                       'The body is empty; send {"dl": "<base64>", "selfie": "<base64>"}.')
+        raise ApiError(400, "EMPTY_BODY", f"The body is empty; send {example}.")
     try:
         return json.loads(raw, object_pairs_hook=_no_repeated_image_fields)
     except (ValueError, RecursionError):
@@ -68,7 +77,7 @@ def _no_repeated_image_fields(pairs: list) -> Dict[str, Any]:
     read different images. Other repeated keys are ignored like any unknown field."""
     obj: Dict[str, Any] = {}
     for key, value in pairs:
-        if key in obj and key in FIELDS:
+        if key in obj and key in _SINGLE_FIELDS:
             raise ApiError(400, "INVALID_JSON",
                            f'The field "{key}" appears more than once.', key)
         obj[key] = value

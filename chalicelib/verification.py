@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import time
 import traceback
-from typing import Any, Dict, Optional
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Optional
 
 from chalicelib.decision import MATCH, decide
+from chalicelib.engine import Comparison, FaceEngine, Image
 from chalicelib.engines import engine_for
 from chalicelib.errors import ApiError
 from chalicelib.image_checks import check_image
@@ -21,14 +23,32 @@ def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 1)
 
 
+@dataclass(frozen=True)
+class Verification:
+    """A verification's response body and what enrolment reuses from it."""
+    body: Dict[str, Any]
+    comparison: Comparison
+    selfie: Image            # normalised, as the engine saw it
+    engine: FaceEngine
+
+
 def verify(raw_body: bytes, content_type: Optional[str], settings: Settings,
            request_id: str) -> Dict[str, Any]:
     """Return the 200 response body, or raise ApiError. Logs one line either way."""
+    return run_verification(raw_body, content_type, settings, request_id).body
+
+
+def run_verification(raw_body: bytes, content_type: Optional[str], settings: Settings,
+                     request_id: str,
+                     parse: Callable[[bytes, Optional[str]], Dict[str, bytes]] = parse_body,
+                     ) -> Verification:
+    """verify(), for callers that need more than the body (POST /enrolments
+    parses its own body shape with `parse`)."""
     start = time.perf_counter()
     log: Dict[str, Any] = {"request_id": request_id, "stage": settings.stage,
                            "engine": settings.engine, "body_bytes": len(raw_body)}
     try:
-        images = parse_body(raw_body, content_type)
+        images = parse(raw_body, content_type)
         log.update(dl_bytes=len(images["dl"]), selfie_bytes=len(images["selfie"]))
         document = check_image(images["dl"], "dl")
         selfie = check_image(images["selfie"], "selfie")
@@ -49,7 +69,7 @@ def verify(raw_body: bytes, content_type: Optional[str], settings: Settings,
     log_event("verification", **log, status=200, decision=decision,
               similarity=similarity, faces_in_selfie=comparison.faces_in_selfie,
               total_ms=_ms(start))
-    return {
+    body = {
         "verified": decision == MATCH,
         "decision": decision,
         "similarity": similarity,
@@ -61,6 +81,7 @@ def verify(raw_body: bytes, content_type: Optional[str], settings: Settings,
         "faces_in_selfie": comparison.faces_in_selfie,
         "request_id": request_id,
     }
+    return Verification(body, comparison, selfie, engine)
 
 
 def internal_error(exc: BaseException, request_id: str) -> ApiError:

@@ -34,7 +34,7 @@ from chalicelib.engine import Image
 # ExternalImageId and UserId ([a-zA-Z0-9_.\-:]+), so ":" stays free as the
 # separator of "<subject>:<enrolment time>" there; it never needs escaping in
 # a URL path and carries no personal data by itself beyond the caller's id.
-SUBJECT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+SUBJECT_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # fullmatch only
 SUBJECT_ID_MAX = 64
 
 
