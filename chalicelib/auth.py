@@ -23,7 +23,7 @@ import hmac
 import re
 from typing import Dict, Iterable, Mapping, Optional, Tuple
 
-from chalicelib.errors import ApiError
+from chalicelib import errors
 from chalicelib.logs import log_event
 
 API_KEY_HEADER = "x-api-key"
@@ -107,7 +107,7 @@ def require_api_key(headers: Mapping[str, str], digests: Tuple[str, ...],
               reason="invalid_key" if presented else "missing_key")
     message = ("A valid API key is required in the x-api-key header." if presented
                else "An API key is required in the x-api-key header.")
-    raise ApiError(401, "UNAUTHORIZED", message, headers={"WWW-Authenticate": CHALLENGE})
+    raise errors.unauthorized(message, CHALLENGE)
 
 
 def cors_headers(headers: Mapping[str, str], origins: Tuple[str, ...]) -> Dict[str, str]:

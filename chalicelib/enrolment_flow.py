@@ -14,23 +14,20 @@ an image."""
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Dict, Optional, Tuple
+from typing import Any
 
 from chalicelib import errors
 from chalicelib.decision import MATCH, REVIEW
 from chalicelib.engines import engine_for
 from chalicelib.enrolment import store_for
 from chalicelib.enrolment.base import SUBJECT_ID_PATTERN, Probe, SubjectInfo
-from chalicelib.image_checks import check_image
-from chalicelib.image_normalise import normalise
+from chalicelib.images import prepare
 from chalicelib.logs import log_event
 from chalicelib.request_decoding import FIELDS, decode_image_field, load_payload
 from chalicelib.settings import Settings
 from chalicelib.verification import run_verification
 
 DUPLICATE_FACE = "DUPLICATE_FACE"
-ENROL_EXAMPLE = '{"subject_id": "<your customer id>", "dl": "<base64>", "selfie": "<base64>"}'
-SEARCH_EXAMPLE = '{"selfie": "<base64>"}'
 
 
 def check_subject_id(value: Any) -> str:
@@ -45,14 +42,15 @@ def subject_hash(subject_id: str) -> str:
     return hashlib.sha256(subject_id.encode("utf-8")).hexdigest()[:16]
 
 
-def enrol(raw_body: bytes, content_type: Optional[str], settings: Settings,
-          request_id: str) -> Tuple[int, Dict[str, Any]]:
+def enrol(
+    raw_body: bytes, content_type: str | None, settings: Settings, request_id: str
+) -> tuple[int, dict[str, Any]]:
     """(status, body): 201 when the face was enrolled, 200 when not (the
     verification failed, or the face is already enrolled under another id)."""
-    parsed: Dict[str, str] = {}
+    parsed: dict[str, str] = {}
 
-    def parse(raw: bytes, media_type: Optional[str]) -> Dict[str, bytes]:
-        payload = load_payload(raw, media_type, ENROL_EXAMPLE)
+    def parse(raw: bytes, media_type: str | None) -> dict[str, bytes]:
+        payload = load_payload(raw, media_type)
         # The subject id is checked before any image is decoded.
         parsed["subject_id"] = check_subject_id(payload.get("subject_id"))
         return {field: decode_image_field(payload, field) for field in FIELDS}
@@ -62,8 +60,9 @@ def enrol(raw_body: bytes, content_type: Optional[str], settings: Settings,
     body = {**verification.body, "subject_id": subject_id, "enrolled": False, "duplicates": []}
     if body["decision"] == MATCH:
         probe = Probe(verification.selfie, verification.comparison.selfie_descriptor)
-        outcome = store_for(settings).enrol(subject_id, probe, settings.search_threshold,
-                                            settings.max_matches)
+        outcome = store_for(settings).enrol(
+            subject_id, probe, settings.search_threshold, settings.max_matches
+        )
         body["enrolled"] = outcome.enrolled
         body["duplicates"] = [match.to_json() for match in outcome.duplicates]
         if outcome.duplicates:
@@ -71,35 +70,48 @@ def enrol(raw_body: bytes, content_type: Optional[str], settings: Settings,
             body["decision"], body["verified"] = REVIEW, False
             body.setdefault("reasons", []).append(DUPLICATE_FACE)
     status = 201 if body["enrolled"] else 200
-    log_event("enrolment", request_id=request_id, stage=settings.stage,
-              subject=subject_hash(subject_id), status=status, enrolled=body["enrolled"],
-              duplicates=len(body["duplicates"]), decision=body["decision"])
+    log_event(
+        "enrolment",
+        request_id=request_id,
+        stage=settings.stage,
+        subject=subject_hash(subject_id),
+        status=status,
+        enrolled=body["enrolled"],
+        duplicates=len(body["duplicates"]),
+        decision=body["decision"],
+    )
     return status, body
 
 
-def search(raw_body: bytes, content_type: Optional[str], settings: Settings,
-           request_id: str) -> Dict[str, Any]:
-    payload = load_payload(raw_body, content_type, SEARCH_EXAMPLE)
-    selfie = normalise(check_image(decode_image_field(payload, "selfie"), "selfie"))
+def search(
+    raw_body: bytes, content_type: str | None, settings: Settings, request_id: str
+) -> dict[str, Any]:
+    payload = load_payload(raw_body, content_type)
+    selfie = prepare(decode_image_field(payload, "selfie"), "selfie")
     engine = engine_for(settings.engine, settings.engine_options)
     descriptor = None
     describe = getattr(engine, "describe", None)
     if describe is not None:  # the offline engine: the local store compares descriptors
         _, descriptor = describe(selfie)
-    matches = store_for(settings).search(Probe(selfie, descriptor), settings.search_threshold,
-                                         settings.max_matches)
-    log_event("search", request_id=request_id, stage=settings.stage, status=200,
-              matches=len(matches))
-    return {"matches": [m.to_json() for m in matches],
-            "threshold": settings.search_threshold,
-            "engine": engine.name,
-            "request_id": request_id}
+    matches = store_for(settings).search(
+        Probe(selfie, descriptor), settings.search_threshold, settings.max_matches
+    )
+    log_event(
+        "search", request_id=request_id, stage=settings.stage, status=200, matches=len(matches)
+    )
+    return {
+        "matches": [m.to_json() for m in matches],
+        "threshold": settings.search_threshold,
+        "engine": engine.name,
+        "request_id": request_id,
+    }
 
 
-def subject(subject_id: str, settings: Settings, request_id: str) -> Dict[str, Any]:
-    info: Optional[SubjectInfo] = store_for(settings).subject(check_subject_id(subject_id))
-    log_event("subject", request_id=request_id, subject=subject_hash(subject_id),
-              found=info is not None)
+def subject(subject_id: str, settings: Settings, request_id: str) -> dict[str, Any]:
+    info: SubjectInfo | None = store_for(settings).subject(check_subject_id(subject_id))
+    log_event(
+        "subject", request_id=request_id, subject=subject_hash(subject_id), found=info is not None
+    )
     if info is None:
         raise errors.subject_not_found()
     return {**info.to_json(), "request_id": request_id}

@@ -20,19 +20,16 @@ from typing import Iterator, Optional
 
 from PIL import Image as PILImage, UnidentifiedImageError
 
-from chalicelib.engine import Image
-from chalicelib.errors import ApiError, invalid_image
+from chalicelib import errors
+from chalicelib.engines.base import Image
+from chalicelib.errors import invalid_image
+from chalicelib.limits import MAX_PIXELS, MIN_SIDE_PX
 
-MIN_SIDE_PX = 80                 # Rekognition's minimum
-# Far above any phone camera (48-50 MP sensors must pass), and the ceiling on
-# what a decode may allocate: 50 MP is 150-200 MB (RGB, CMYK), inside the 1 GB Lambda.
-MAX_PIXELS = 50_000_000
 # Pillow's own guard raises at 2x this; ours (MAX_PIXELS) is stricter, so the
 # global only has to stay above it. Set here so every decode in the process
 # (including the offline engine's) is bounded even if a check were bypassed.
 PILImage.MAX_IMAGE_PIXELS = MAX_PIXELS
 
-ACCEPTED = ("JPEG", "PNG", "WEBP", "HEIF", "AVIF", "GIF", "BMP", "TIFF")
 _SIGNATURES = (
     (b"\xff\xd8\xff", "JPEG"),
     (b"\x89PNG\r\n\x1a\n", "PNG"),
@@ -116,23 +113,19 @@ def check_image(data: bytes, field: str) -> Image:
     if fmt == "HEIF" and not heif_available():
         fmt = ""
     if not fmt:
-        raise ApiError(415, "UNSUPPORTED_IMAGE_FORMAT",
-                       "The image must be a JPEG, PNG, HEIC, WebP, AVIF, GIF, BMP or TIFF file.",
-                       field)
+        raise errors.unsupported_image_format(field)
     try:
         with open_image(data, fmt, field) as img:
             width, height = img.size
             truncated = _looks_truncated(img, data, fmt)
     except PILImage.DecompressionBombError:
-        raise _too_many_pixels(field) from None
+        raise errors.image_too_many_pixels(field) from None
     if width <= 0 or height <= 0:
         raise invalid_image(field)
     if width * height > MAX_PIXELS:
-        raise _too_many_pixels(field)
+        raise errors.image_too_many_pixels(field)
     if min(width, height) < MIN_SIDE_PX:
-        raise ApiError(422, "IMAGE_TOO_SMALL",
-                       f"The image is {width}x{height} px; it must be at least "
-                       f"{MIN_SIDE_PX}x{MIN_SIDE_PX}.", field)
+        raise errors.image_too_small(field, width, height)
     if truncated:
         raise invalid_image(field)
     return Image(data=data, format=fmt, width=width, height=height, field=field)
@@ -171,8 +164,3 @@ def _png_chunks_intact(data: bytes) -> bool:
             return True
         pos = body_end + 4
     return False
-
-
-def _too_many_pixels(field: str) -> ApiError:
-    return ApiError(413, "IMAGE_TOO_MANY_PIXELS",
-                    f"The image has more than {MAX_PIXELS} pixels; downscale it.", field)

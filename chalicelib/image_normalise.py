@@ -40,11 +40,11 @@ from typing import Optional
 
 from PIL import Image as PILImage, ImageOps
 
-from chalicelib.engine import Image
-from chalicelib.image_checks import MIN_SIDE_PX, open_image
-from chalicelib.request_decoding import MAX_IMAGE_BYTES as ENGINE_MAX_BYTES
+from chalicelib.engines.base import Image
+from chalicelib.image_checks import open_image
+from chalicelib.limits import MAX_IMAGE_BYTES as ENGINE_MAX_BYTES
+from chalicelib.limits import MAX_LONG_SIDE, MIN_SIDE_PX
 
-MAX_LONG_SIDE = 4096
 # Large JPEGs are decoded at a reduced DCT scale only if the long side stays
 # at least this; below it they are decoded in full and resized to MAX_LONG_SIDE.
 DRAFT_MIN_SIDE = 3 * MAX_LONG_SIDE // 4

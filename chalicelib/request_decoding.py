@@ -14,17 +14,13 @@ import json
 import re
 from typing import Any, Dict, Optional
 
+from chalicelib import errors
 from chalicelib.errors import ApiError
+from chalicelib.limits import MAX_BODY_BYTES, MAX_IMAGE_BYTES
 
 FIELDS = ("dl", "selfie")
-_EXAMPLE = '{"dl": "<base64>", "selfie": "<base64>"}'
 # Fields whose repetition is refused (see _no_repeated_image_fields).
-_SINGLE_FIELDS = FIELDS + ("subject_id",)
-# Lambda's synchronous request limit; API Gateway itself allows 10 MB.
-MAX_BODY_BYTES = 6 * 1024 * 1024
-# Rekognition's limit for image bytes; the offline engine keeps the same
-# contract so a client that works locally works in the cloud.
-MAX_IMAGE_BYTES = 5 * 1024 * 1024
+_SINGLE_FIELDS = (*FIELDS, "subject_id")
 _MAX_BASE64_CHARS = 4 * -(-MAX_IMAGE_BYTES // 3)
 # Room for a data-URI prefix and MIME line breaks (2 chars per 76).
 _MAX_RAW_CHARS = _MAX_BASE64_CHARS * 78 // 76 + 256
@@ -41,34 +37,31 @@ def parse_body(raw: bytes, content_type: Optional[str] = None) -> Dict[str, byte
     return {field: decode_image_field(payload, field) for field in FIELDS}
 
 
-def load_payload(raw: bytes, content_type: Optional[str] = None,
-                 example: str = _EXAMPLE) -> Dict[str, Any]:
-    """The request's JSON object (checks before any image is decoded);
-    `example` is the body shape quoted in the error messages."""
+def load_payload(raw: bytes, content_type: Optional[str] = None) -> Dict[str, Any]:
+    """The request's JSON object, checked before any image is decoded
+    (POST /enrolments and /search read other fields from it)."""
     media_type = (content_type or "application/json").split(";")[0].strip().lower()
     if media_type != "application/json":
-        raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE",
-                       "Send the request as Content-Type: application/json.")
+        raise errors.unsupported_media_type()
     if len(raw) > MAX_BODY_BYTES:
-        raise ApiError(413, "BODY_TOO_LARGE",
-                       f"The request body is over {MAX_BODY_BYTES} bytes; "
-                       "downscale the images (2 MB each is plenty).")
-    payload = _load_json(raw, example)
+        raise errors.body_too_large()
+    payload = _load_json(raw)
     if isinstance(payload, str):
-        payload = _load_json(payload.encode("utf-8", "surrogatepass"), example)
+        payload = _load_json(payload.encode("utf-8", "surrogatepass"))
     if not isinstance(payload, dict):
-        raise ApiError(400, "INVALID_JSON", f"The body must be a JSON object: {example}.")
+        raise errors.invalid_json(
+            'The body must be a JSON object: {"dl": "<base64>", "selfie": "<base64>"}.')
     return payload
 
 
-def _load_json(raw: bytes, example: str) -> Any:
+def _load_json(raw: bytes) -> Any:
     if not raw.strip():
-        raise ApiError(400, "EMPTY_BODY", f"The body is empty; send {example}.")
+        raise errors.empty_body()
     try:
         return json.loads(raw, object_pairs_hook=_no_repeated_image_fields)
     except (ValueError, RecursionError):
         # ValueError covers bad JSON and bad UTF-8; RecursionError deep nesting.
-        raise ApiError(400, "INVALID_JSON", "The body is not valid JSON.") from None
+        raise errors.invalid_json() from None
 
 
 def _no_repeated_image_fields(pairs: list) -> Dict[str, Any]:
@@ -78,8 +71,7 @@ def _no_repeated_image_fields(pairs: list) -> Dict[str, Any]:
     obj: Dict[str, Any] = {}
     for key, value in pairs:
         if key in obj and key in _SINGLE_FIELDS:
-            raise ApiError(400, "INVALID_JSON",
-                           f'The field "{key}" appears more than once.', key)
+            raise errors.invalid_json(f'The field "{key}" appears more than once.', key)
         obj[key] = value
     return obj
 
@@ -87,30 +79,21 @@ def _no_repeated_image_fields(pairs: list) -> Dict[str, Any]:
 def decode_image_field(payload: Dict[str, Any], field: str) -> bytes:
     value = payload.get(field)
     if value is None or value == "":
-        raise ApiError(400, "MISSING_FIELD", f'The field "{field}" is missing or empty.', field)
+        raise errors.missing_field(field)
     if not isinstance(value, str):
-        raise ApiError(400, "INVALID_FIELD_TYPE",
-                       f'The field "{field}" must be a base64 string.', field)
+        raise errors.invalid_field_type(field)
     if len(value) > _MAX_RAW_CHARS:
-        raise _image_too_large(field)
+        raise errors.image_too_large(field)
     text = _WHITESPACE.sub("", _DATA_URI.sub("", value, count=1))
     text = text.replace("-", "+").replace("_", "/").rstrip("=")
     if len(text) > _MAX_BASE64_CHARS:
-        raise _image_too_large(field)
+        raise errors.image_too_large(field)
     if not text or len(text) % 4 == 1 or not _BASE64_CHARS.match(text):
-        raise ApiError(400, "INVALID_BASE64",
-                       f'The field "{field}" is not valid base64 of an image file '
-                       "(URLs and file paths are not accepted).", field)
+        raise errors.invalid_base64(field)
     try:
         data = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError):
-        raise ApiError(400, "INVALID_BASE64",
-                       f'The field "{field}" is not valid base64.', field) from None
+        raise errors.invalid_base64(field) from None
     if len(data) > MAX_IMAGE_BYTES:
-        raise _image_too_large(field)
+        raise errors.image_too_large(field)
     return data
-
-
-def _image_too_large(field: str) -> ApiError:
-    return ApiError(413, "IMAGE_TOO_LARGE",
-                    f"The image is over {MAX_IMAGE_BYTES} bytes; downscale it.", field)

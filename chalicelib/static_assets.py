@@ -17,7 +17,7 @@ from typing import Dict, Optional
 
 from chalice import Response
 
-from chalicelib.errors import ApiError
+from chalicelib import errors
 from chalicelib.responses import error_response, read_text, text_headers
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -61,6 +61,6 @@ def page_response(request_id: Optional[str] = None) -> Response:
 def asset_response(name: str, request_id: str) -> Response:
     content_type = ASSETS.get(name)
     if content_type is None:
-        return error_response(ApiError(404, "NOT_FOUND", "No such file."), request_id)
+        return error_response(errors.not_found(), request_id)
     return Response(body=_read(name), status_code=200,
                     headers=text_headers(content_type, request_id))

@@ -1,16 +1,19 @@
 """One verification, from the raw request body to the response body:
-decode, check both images, normalise them (chalicelib.image_normalise),
-compare on the stage's engine, decide, log."""
+decode, check and normalise both images (chalicelib.images), compare on the
+stage's engine, decide, log."""
+
 from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional
+from typing import Any
 
+from chalicelib import errors
 from chalicelib.decision import MATCH, decide
-from chalicelib.engine import Comparison, FaceEngine, Image
 from chalicelib.engines import engine_for
+from chalicelib.engines.base import Comparison, Image
 from chalicelib.errors import ApiError
 from chalicelib.image_checks import check_image
 from chalicelib.image_normalise import normalise
@@ -26,49 +29,74 @@ def _ms(start: float) -> float:
 @dataclass(frozen=True)
 class Verification:
     """A verification's response body and what enrolment reuses from it."""
-    body: Dict[str, Any]
+
+    body: dict[str, Any]
     comparison: Comparison
-    selfie: Image            # normalised, as the engine saw it
-    engine: FaceEngine
+    selfie: Image  # normalised, as the engine saw it
 
 
-def verify(raw_body: bytes, content_type: Optional[str], settings: Settings,
-           request_id: str) -> Dict[str, Any]:
+def verify(
+    raw_body: bytes, content_type: str | None, settings: Settings, request_id: str
+) -> dict[str, Any]:
     """Return the 200 response body, or raise ApiError. Logs one line either way."""
     return run_verification(raw_body, content_type, settings, request_id).body
 
 
-def run_verification(raw_body: bytes, content_type: Optional[str], settings: Settings,
-                     request_id: str,
-                     parse: Callable[[bytes, Optional[str]], Dict[str, bytes]] = parse_body,
-                     ) -> Verification:
-    """verify(), for callers that need more than the body (POST /enrolments
-    parses its own body shape with `parse`)."""
+def run_verification(
+    raw_body: bytes,
+    content_type: str | None,
+    settings: Settings,
+    request_id: str,
+    parse: Callable[[bytes, str | None], dict[str, bytes]] = parse_body,
+) -> Verification:
+    """verify(), for callers that need more than the body: POST /enrolments
+    parses its own body shape with `parse` and reuses the selfie."""
     start = time.perf_counter()
-    log: Dict[str, Any] = {"request_id": request_id, "stage": settings.stage,
-                           "engine": settings.engine, "body_bytes": len(raw_body)}
+    log: dict[str, Any] = {
+        "request_id": request_id,
+        "stage": settings.stage,
+        "engine": settings.engine,
+        "body_bytes": len(raw_body),
+    }
     try:
         images = parse(raw_body, content_type)
         log.update(dl_bytes=len(images["dl"]), selfie_bytes=len(images["selfie"]))
+        # Both checked (cheap, header only) before either is converted: the
+        # same steps as chalicelib.images.prepare, split to keep that order.
         document = check_image(images["dl"], "dl")
         selfie = check_image(images["selfie"], "selfie")
-        # Both checked (cheap, header only) before either is converted.
         document, selfie = normalise(document), normalise(selfie)
-        log.update(dl_reencoded=document.data is not images["dl"],
-                   selfie_reencoded=selfie.data is not images["selfie"])
+        log.update(
+            dl_reencoded=document.data is not images["dl"],
+            selfie_reencoded=selfie.data is not images["selfie"],
+        )
         engine = engine_for(settings.engine, settings.engine_options)
         engine_start = time.perf_counter()
         comparison = engine.compare(document, selfie)
         log["engine_ms"] = _ms(engine_start)
     except ApiError as error:
-        log_event("verification", **log, status=error.status, code=error.code,
-                  field=error.field, total_ms=_ms(start))
+        if error.__cause__ is not None and error.status >= 500:
+            log_failure("engine_error", error.__cause__, request_id)
+        log_event(
+            "verification",
+            **log,
+            status=error.status,
+            code=str(error.code),
+            field=error.field,
+            total_ms=_ms(start),
+        )
         raise
     similarity = round(comparison.similarity, 2)
     decision = decide(similarity, settings.threshold, settings.review_floor)
-    log_event("verification", **log, status=200, decision=decision,
-              similarity=similarity, faces_in_selfie=comparison.faces_in_selfie,
-              total_ms=_ms(start))
+    log_event(
+        "verification",
+        **log,
+        status=200,
+        decision=decision,
+        similarity=similarity,
+        faces_in_selfie=comparison.faces_in_selfie,
+        total_ms=_ms(start),
+    )
     body = {
         "verified": decision == MATCH,
         "decision": decision,
@@ -81,14 +109,20 @@ def run_verification(raw_body: bytes, content_type: Optional[str], settings: Set
         "faces_in_selfie": comparison.faces_in_selfie,
         "request_id": request_id,
     }
-    return Verification(body, comparison, selfie, engine)
+    return Verification(body, comparison, selfie)
+
+
+def log_failure(event: str, exc: BaseException, request_id: str) -> None:
+    """Log where a failure happened: the exception type and frames, never its
+    message, which could quote input."""
+    frames = [
+        f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}"
+        for f in traceback.extract_tb(exc.__traceback__)
+    ]
+    log_event(event, request_id=request_id, error=type(exc).__name__, frames=frames)
 
 
 def internal_error(exc: BaseException, request_id: str) -> ApiError:
-    """Log where our code failed (type and frames, never the message, which
-    could quote input) and return the opaque 500 the caller sees."""
-    frames = [f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}"
-              for f in traceback.extract_tb(exc.__traceback__)]
-    log_event("internal_error", request_id=request_id, error=type(exc).__name__,
-              frames=frames)
-    return ApiError(500, "INTERNAL_ERROR", "Something went wrong on our side; retry later.")
+    """Log where our code failed and return the opaque 500 the caller sees."""
+    log_failure("internal_error", exc, request_id)
+    return errors.internal()

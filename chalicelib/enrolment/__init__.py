@@ -1,49 +1,58 @@
-"""Picks the stage's enrolment store, once per process and settings: SQLite
-next to the offline engine (local stage), a Rekognition collection next to
-Rekognition (cloud stages). Each store module is imported only when its stage
-uses it: the cloud stages never load numpy."""
+"""Enrolment stores: the faces of enrolled subjects, searched for duplicates.
+
+One interface (``base.EnrolmentStore``), two implementations picked per stage
+by the stage's engine:
+
+- ``sqlite``: the offline engine's descriptors in SQLite (the local stage);
+- ``rekognition``: the stage's Amazon Rekognition collection (cloud stages).
+
+``store_for(settings)`` returns the stage's store. Each implementation is
+imported only when its stage uses it: the cloud stages never load numpy or
+sqlite3."""
 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Dict, Tuple
+from typing import TYPE_CHECKING
 
 from chalicelib import errors
 from chalicelib.enrolment.base import EnrolmentStore, StoreOptions
 
-if TYPE_CHECKING:  # settings imports this package's base module
+if TYPE_CHECKING:  # chalicelib.settings imports enrolment.base
     from chalicelib.settings import Settings
 
-_stores: Dict[Tuple[str, StoreOptions], EnrolmentStore] = {}
+_local_stores: dict[StoreOptions, EnrolmentStore] = {}
 _lock = threading.Lock()
 
 
-def _create(engine: str, options: StoreOptions) -> EnrolmentStore:
-    if engine == "local":
-        try:
-            from chalicelib import local_engine
-            from chalicelib.enrolment.sqlite import SqliteStore
-        except ImportError:
-            raise errors.ApiError(503, "ENGINE_UNAVAILABLE",
-                                  "The offline face engine is not installed on this server."
-                                  ) from None
-        return SqliteStore(options.db_path, local_engine.MODEL_VERSION,
-                           local_engine.similarity_from_distance,
-                           local_engine.distance_from_similarity)
+def store_for(settings: Settings) -> EnrolmentStore:
+    """The stage's store. The local one is opened (and its matrix loaded)
+    once per process; one that cannot open raises ApiError (503) and is
+    tried again on the next request."""
+    if settings.engine == "local":
+        return _local_store(settings.enrolment)
+    from chalicelib import aws
     from chalicelib.enrolment.rekognition import RekognitionStore
 
-    return RekognitionStore(options)
+    # Cheap to build: the client it wraps is the process's one (chalicelib.aws).
+    return RekognitionStore(settings.enrolment, client=aws.client("rekognition"))
 
 
-def store_for(settings: "Settings") -> EnrolmentStore:
-    """The store for the stage's engine. A store that cannot open raises
-    ApiError (503) and is tried again on the next request."""
-    engine, options = settings.engine, settings.enrolment
-    key = (engine, options)
-    store = _stores.get(key)
+def _local_store(options: StoreOptions) -> EnrolmentStore:
+    store = _local_stores.get(options)
     if store is None:
         with _lock:
-            store = _stores.get(key)
+            store = _local_stores.get(options)
             if store is None:
-                store = _stores[key] = _create(engine, options)
+                try:
+                    from chalicelib.engines import local as engine
+                    from chalicelib.enrolment.sqlite import SqliteStore
+                except ImportError:
+                    raise errors.engine_unavailable() from None
+                store = _local_stores[options] = SqliteStore(
+                    options.db_path,
+                    engine.MODEL_VERSION,
+                    engine.similarity_from_distance,
+                    engine.distance_from_similarity,
+                )
     return store

@@ -24,10 +24,11 @@ Usage::
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import List, Optional, Protocol, Sequence, Tuple
+from typing import Any, Protocol
 
-from chalicelib.engine import Image
+from chalicelib.engines.base import Image
 
 # Customer ids: letters, digits and "_.-", starting with a letter or digit, at
 # most 64 characters. The alphabet is a subset of what Rekognition accepts in
@@ -45,7 +46,7 @@ class Probe:
     hidden: a descriptor is biometric data and must never reach a log)."""
 
     image: Image
-    descriptor: Optional[Tuple[float, ...]] = field(default=None, repr=False)
+    descriptor: tuple[float, ...] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class Match:
     subject_id: str
     similarity: float  # 0-100, the best of the subject's faces
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"subject_id": self.subject_id, "similarity": round(self.similarity, 2)}
 
 
@@ -64,8 +65,8 @@ class Enrolment:
     """The outcome of ``enrol``: the duplicates found under other subject
     ids (best first; when any, nothing was stored) and the stored face's id."""
 
-    duplicates: List[Match]
-    face_id: Optional[str]
+    duplicates: list[Match]
+    face_id: str | None
 
     @property
     def enrolled(self) -> bool:
@@ -74,7 +75,7 @@ class Enrolment:
 
 @dataclass(frozen=True)
 class FaceInfo:
-    enrolled_at: Optional[str]  # ISO 8601 UTC; None when the store cannot tell
+    enrolled_at: str | None  # ISO 8601 UTC; None when the store cannot tell
     model_version: str
 
 
@@ -84,16 +85,15 @@ class SubjectInfo:
 
     subject_id: str
     engine: str
-    faces: List[FaceInfo]
+    faces: list[FaceInfo]
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "subject_id": self.subject_id,
             "engine": self.engine,
             "faces": len(self.faces),
             "enrolments": [
-                {"enrolled_at": f.enrolled_at, "model_version": f.model_version}
-                for f in self.faces
+                {"enrolled_at": f.enrolled_at, "model_version": f.model_version} for f in self.faces
             ],
         }
 
@@ -116,11 +116,11 @@ class EnrolmentStore(Protocol):
         Raises ApiError (503) when the store cannot be read or written."""
         ...
 
-    def search(self, probe: Probe, threshold: float, limit: int) -> List[Match]:
+    def search(self, probe: Probe, threshold: float, limit: int) -> list[Match]:
         """Subjects with a face at or above ``threshold``, best first, at most ``limit``."""
         ...
 
-    def subject(self, subject_id: str) -> Optional[SubjectInfo]:
+    def subject(self, subject_id: str) -> SubjectInfo | None:
         """The subject's metadata, or None if unknown."""
         ...
 
@@ -129,10 +129,10 @@ class EnrolmentStore(Protocol):
         ...
 
 
-def best_per_subject(scored: Sequence[Tuple[str, float]], limit: int) -> List[Match]:
+def best_per_subject(scored: Sequence[tuple[str, float]], limit: int) -> list[Match]:
     """One Match per subject (its best face), best first, at most ``limit``;
     ties broken by subject id so the order never depends on storage order."""
-    best: dict = {}
+    best: dict[str, float] = {}
     for subject_id, similarity in scored:
         if similarity > best.get(subject_id, -1.0):
             best[subject_id] = similarity

@@ -30,8 +30,10 @@ store's lock prevents it); docs/enrolment.md says so.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable, Dict, List, Optional
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -52,23 +54,27 @@ from chalicelib.logs import log_event
 FACES_PER_MATCH = 4
 MAX_SEARCH_FACES = 4096  # Rekognition's maximum
 DELETE_BATCH = 4096  # DeleteFaces takes at most 4096 ids a call
-_THROTTLED = {"ThrottlingException", "ProvisionedThroughputExceededException",
-              "LimitExceededException", "TooManyRequestsException"}
+_THROTTLED = {
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "LimitExceededException",
+    "TooManyRequestsException",
+}
 
 
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def _subject_of(face: Dict[str, Any]) -> str:
+def _subject_of(face: dict[str, Any]) -> str:
     return str(face.get("ExternalImageId", "")).rsplit(":", 1)[0]
 
 
-def _enrolled_at(face: Dict[str, Any]) -> Optional[str]:
+def _enrolled_at(face: dict[str, Any]) -> str | None:
     stamp = str(face.get("ExternalImageId", "")).rpartition(":")[2]
     if not stamp.isdigit():
         return None
-    return datetime.fromtimestamp(int(stamp), timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(int(stamp), UTC).isoformat(timespec="seconds")
 
 
 class RekognitionStore:
@@ -78,8 +84,9 @@ class RekognitionStore:
 
     name = "rekognition"
 
-    def __init__(self, options: StoreOptions, client: Any = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, options: StoreOptions, client: Any = None, clock: Callable[[], float] = time.time
+    ) -> None:
         self.options = options
         self.collection_id = options.collection_id
         self._client = client
@@ -89,16 +96,17 @@ class RekognitionStore:
     def client(self) -> Any:
         if self._client is not None:
             return self._client
-        from chalicelib.rekognition_engine import rekognition_client
+        from chalicelib import aws
 
-        return rekognition_client()  # the process's client, created once
+        return aws.client("rekognition")  # the process's client, created once
 
     # --- the interface -------------------------------------------------------------
 
     def enrol(self, subject_id: str, probe: Probe, threshold: float, limit: int) -> Enrolment:
-        with self._errors("enrol"):
-            scored = [(s, sim) for s, sim in self._search(probe, threshold, limit)
-                      if s != subject_id]
+        with _translated("enrol"):
+            scored = [
+                (s, sim) for s, sim in self._search(probe, threshold, limit) if s != subject_id
+            ]
             duplicates = best_per_subject(scored, limit)
             if duplicates:
                 return Enrolment(duplicates=duplicates, face_id=None)
@@ -111,27 +119,34 @@ class RekognitionStore:
                 raise
         return Enrolment(duplicates=[], face_id=face_id)
 
-    def search(self, probe: Probe, threshold: float, limit: int) -> List[Match]:
-        with self._errors("search"):
+    def search(self, probe: Probe, threshold: float, limit: int) -> list[Match]:
+        with _translated("search"):
             return best_per_subject(self._search(probe, threshold, limit), limit)
 
-    def subject(self, subject_id: str) -> Optional[SubjectInfo]:
-        with self._errors("read"):
+    def subject(self, subject_id: str) -> SubjectInfo | None:
+        with _translated("read"):
             faces = self._faces_of(subject_id)
         if not faces:
             return None
         return SubjectInfo(
-            subject_id=subject_id, engine="rekognition",
-            faces=[FaceInfo(enrolled_at=_enrolled_at(f),
-                            model_version=f"rekognition-{f.get('IndexFacesModelVersion', '')}")
-                   for f in faces])
+            subject_id=subject_id,
+            engine="rekognition",
+            faces=[
+                FaceInfo(
+                    enrolled_at=_enrolled_at(f),
+                    model_version=f"rekognition-{f.get('IndexFacesModelVersion', '')}",
+                )
+                for f in faces
+            ],
+        )
 
     def erase(self, subject_id: str) -> bool:
-        with self._errors("erase"):
+        with _translated("erase"):
             face_ids = [f["FaceId"] for f in self._faces_of(subject_id)]
             for start in range(0, len(face_ids), DELETE_BATCH):
-                self.client.delete_faces(CollectionId=self.collection_id,
-                                         FaceIds=face_ids[start:start + DELETE_BATCH])
+                self.client.delete_faces(
+                    CollectionId=self.collection_id, FaceIds=face_ids[start : start + DELETE_BATCH]
+                )
             try:
                 self.client.delete_user(CollectionId=self.collection_id, UserId=subject_id)
             except ClientError as exc:
@@ -142,7 +157,7 @@ class RekognitionStore:
 
     # --- calls ---------------------------------------------------------------
 
-    def _search(self, probe: Probe, threshold: float, limit: int) -> List[tuple]:
+    def _search(self, probe: Probe, threshold: float, limit: int) -> list[tuple[str, float]]:
         try:
             response = self.client.search_faces_by_image(
                 CollectionId=self.collection_id,
@@ -155,8 +170,10 @@ class RekognitionStore:
             if _code(exc) == "InvalidParameterException":  # no face in the image
                 raise errors.no_face("selfie") from None
             raise
-        return [(_subject_of(m["Face"]), float(m["Similarity"]))
-                for m in response.get("FaceMatches", [])]
+        return [
+            (_subject_of(m["Face"]), float(m["Similarity"]))
+            for m in response.get("FaceMatches", [])
+        ]
 
     def _index(self, subject_id: str, probe: Probe) -> str:
         response = self.client.index_faces(
@@ -178,13 +195,17 @@ class RekognitionStore:
         except ClientError as exc:
             if _code(exc) != "ConflictException":  # the subject exists: add a face
                 raise
-        self.client.associate_faces(CollectionId=self.collection_id, UserId=subject_id,
-                                    FaceIds=[face_id])
+        self.client.associate_faces(
+            CollectionId=self.collection_id, UserId=subject_id, FaceIds=[face_id]
+        )
 
-    def _faces_of(self, subject_id: str) -> List[Dict[str, Any]]:
-        faces: List[Dict[str, Any]] = []
-        kwargs: Dict[str, Any] = {"CollectionId": self.collection_id, "UserId": subject_id,
-                                  "MaxResults": 4096}
+    def _faces_of(self, subject_id: str) -> list[dict[str, Any]]:
+        faces: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "CollectionId": self.collection_id,
+            "UserId": subject_id,
+            "MaxResults": 4096,
+        }
         while True:
             # An unknown subject is an empty list; ResourceNotFoundException
             # means the collection is missing (a 503 for the operator).
@@ -195,31 +216,19 @@ class RekognitionStore:
                 return faces
             kwargs["NextToken"] = token
 
-    def _errors(self, operation: str) -> "_Translate":
-        return _Translate(operation)
 
-
-class _Translate:
+@contextmanager
+def _translated(operation: str) -> Iterator[None]:
     """Turns Rekognition failures into the API's errors; logs only the AWS
     error code."""
-
-    def __init__(self, operation: str) -> None:
-        self.operation = operation
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
-        if exc is None or isinstance(exc, errors.ApiError):
-            return False
-        if isinstance(exc, ClientError):
-            code = _code(exc)
-            log_event("store_error", store="rekognition", operation=self.operation, error=code)
-            if code in _THROTTLED:
-                raise errors.store_busy() from None
-            raise errors.store_unavailable() from None
-        if isinstance(exc, BotoCoreError):
-            log_event("store_error", store="rekognition", operation=self.operation,
-                      error=type(exc).__name__)
-            raise errors.store_unavailable() from None
-        return False
+    try:
+        yield
+    except ClientError as exc:
+        code = _code(exc)
+        log_event("store_error", store="rekognition", operation=operation, error=code)
+        if code in _THROTTLED:
+            raise errors.store_busy() from None
+        raise errors.store_unavailable() from None
+    except BotoCoreError as exc:
+        log_event("store_error", store="rekognition", operation=operation, error=type(exc).__name__)
+        raise errors.store_unavailable() from None

@@ -38,9 +38,10 @@ import os
 import sqlite3
 import threading
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 
@@ -79,8 +80,12 @@ def _translate(exc: sqlite3.Error, operation: str) -> errors.ApiError:
     read-only, I/O error, cannot open) needs an operator. Logs the SQLite
     error name only."""
     code = getattr(exc, "sqlite_errorcode", None)
-    log_event("store_error", store="sqlite", operation=operation,
-              error=getattr(exc, "sqlite_errorname", type(exc).__name__))
+    log_event(
+        "store_error",
+        store="sqlite",
+        operation=operation,
+        error=getattr(exc, "sqlite_errorname", type(exc).__name__),
+    )
     if code is not None and code & 0xFF in _BUSY_CODES:
         return errors.store_busy()
     return errors.store_unavailable()
@@ -91,9 +96,9 @@ class _Matrix:
 
     def __init__(self, block_rows: int = BLOCK_ROWS) -> None:
         self.block_rows = block_rows
-        self.vectors: List[np.ndarray] = []  # (block_rows, DIM) float32
-        self.norms: List[np.ndarray] = []  # (block_rows,) float32: |x|^2
-        self.subjects: List[np.ndarray] = []  # (block_rows,) int64: subjects.id
+        self.vectors: list[np.ndarray] = []  # (block_rows, DIM) float32
+        self.norms: list[np.ndarray] = []  # (block_rows,) float32: |x|^2
+        self.subjects: list[np.ndarray] = []  # (block_rows,) int64: subjects.id
         self.count = 0
 
     def _grow(self) -> None:
@@ -140,8 +145,8 @@ class _Matrix:
                 blocks.pop()
         return len(rows)
 
-    def rows_of(self, subject: int) -> List[int]:
-        found: List[int] = []
+    def rows_of(self, subject: int) -> list[int]:
+        found: list[int] = []
         for b, keys in enumerate(self.subjects):
             n = min(self.block_rows, self.count - b * self.block_rows)
             if n <= 0:
@@ -149,16 +154,19 @@ class _Matrix:
             found.extend(int(i) + b * self.block_rows for i in np.flatnonzero(keys[:n] == subject))
         return found
 
-    def within(self, query: np.ndarray, max_distance: float) -> List[Tuple[int, float]]:
+    def within(self, query: np.ndarray, max_distance: float) -> list[tuple[int, float]]:
         """(subject key, exact distance) of every row within max_distance."""
         if self.count == 0:
             return []
         q = query.astype(np.float32)
         q_norm = float(np.dot(q, q))
-        limit = max_distance * max_distance + _PREFILTER_MARGIN if math.isfinite(max_distance) \
+        limit = (
+            max_distance * max_distance + _PREFILTER_MARGIN
+            if math.isfinite(max_distance)
             else math.inf
+        )
         q64 = query.astype(np.float64)
-        found: List[Tuple[int, float]] = []
+        found: list[tuple[int, float]] = []
         for b, block in enumerate(self.vectors):
             n = min(self.block_rows, self.count - b * self.block_rows)
             if n <= 0:
@@ -204,8 +212,7 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise _translate(exc, "open") from None
         except OSError as exc:
-            log_event("store_error", store="sqlite", operation="open",
-                      error=type(exc).__name__)
+            log_event("store_error", store="sqlite", operation="open", error=type(exc).__name__)
             raise errors.store_unavailable() from None
 
     # --- connection and file --------------------------------------------------
@@ -222,11 +229,12 @@ class SqliteStore:
     def _connection(self) -> sqlite3.Connection:
         """This thread's connection to this store (sqlite3 objects are not
         shared between threads)."""
-        conn: Optional[sqlite3.Connection] = getattr(self._local, "conn", None)
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE).
-            conn = sqlite3.connect(self.path, timeout=self._busy_timeout_ms / 1000,
-                                   isolation_level=None)
+            conn = sqlite3.connect(
+                self.path, timeout=self._busy_timeout_ms / 1000, isolation_level=None
+            )
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = FULL")  # acknowledged = on disk
             conn.execute("PRAGMA secure_delete = ON")  # erased rows are overwritten
@@ -243,30 +251,26 @@ class SqliteStore:
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
-    class _Txn:
-        def __init__(self, conn: sqlite3.Connection) -> None:
-            self.conn = conn
-
-        def __enter__(self) -> sqlite3.Connection:
-            self.conn.execute("BEGIN IMMEDIATE")
-            return self.conn
-
-        def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-            if exc_type is None:
-                self.conn.execute("COMMIT")
-            elif self.conn.in_transaction:
-                try:
-                    self.conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass  # the original error is the one to report
-
-    def _transaction(self, conn: sqlite3.Connection) -> "SqliteStore._Txn":
-        return SqliteStore._Txn(conn)
+    @staticmethod
+    @contextmanager
+    def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE (take the write lock first, so a busy database
+        fails before any work) ... COMMIT, or ROLLBACK on any error."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                with suppress(sqlite3.Error):  # the original error is the one to report
+                    conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
     def _load(self) -> None:
         cursor = self._connection().execute(
             "SELECT subject, descriptor FROM faces WHERE model_version = ? ORDER BY id",
-            (self.model_version,))
+            (self.model_version,),
+        )
         while True:
             rows = cursor.fetchmany(BLOCK_ROWS)
             if not rows:
@@ -286,8 +290,9 @@ class SqliteStore:
         with self._lock:
             try:
                 conn = self._connection()
-                own = conn.execute("SELECT id FROM subjects WHERE subject_id = ?",
-                                   (subject_id,)).fetchone()
+                own = conn.execute(
+                    "SELECT id FROM subjects WHERE subject_id = ?", (subject_id,)
+                ).fetchone()
                 own_key = own[0] if own else None
                 duplicates = self._matches(vector, threshold, limit, exclude=own_key)
                 if duplicates:
@@ -296,7 +301,8 @@ class SqliteStore:
                     if own_key is None:
                         own_key = conn.execute(
                             "INSERT INTO subjects (subject_id, created_at) VALUES (?, ?)",
-                            (subject_id, now)).lastrowid
+                            (subject_id, now),
+                        ).lastrowid
                     face_id = conn.execute(
                         "INSERT INTO faces (subject, descriptor, model_version, enrolled_at) "
                         "VALUES (?, ?, ?, ?)",
@@ -308,7 +314,7 @@ class SqliteStore:
             self._matrix.extend(vector.reshape(1, DIM), np.array([own_key], np.int64))
         return Enrolment(duplicates=[], face_id=str(face_id))
 
-    def search(self, probe: Probe, threshold: float, limit: int) -> List[Match]:
+    def search(self, probe: Probe, threshold: float, limit: int) -> list[Match]:
         vector = _vector(probe)
         with self._lock:
             try:
@@ -316,26 +322,35 @@ class SqliteStore:
             except sqlite3.Error as exc:
                 raise _translate(exc, "search") from None
 
-    def subject(self, subject_id: str) -> Optional[SubjectInfo]:
+    def subject(self, subject_id: str) -> SubjectInfo | None:
         try:
-            rows = self._connection().execute(
-                "SELECT f.enrolled_at, f.model_version FROM subjects s "
-                "JOIN faces f ON f.subject = s.id WHERE s.subject_id = ? ORDER BY f.id",
-                (subject_id,)).fetchall()
+            rows = (
+                self._connection()
+                .execute(
+                    "SELECT f.enrolled_at, f.model_version FROM subjects s "
+                    "JOIN faces f ON f.subject = s.id WHERE s.subject_id = ? ORDER BY f.id",
+                    (subject_id,),
+                )
+                .fetchall()
+            )
         except sqlite3.Error as exc:
             raise _translate(exc, "read") from None
         if not rows:
             return None
-        return SubjectInfo(subject_id=subject_id, engine="local",
-                           faces=[FaceInfo(enrolled_at=r[0], model_version=r[1]) for r in rows])
+        return SubjectInfo(
+            subject_id=subject_id,
+            engine="local",
+            faces=[FaceInfo(enrolled_at=r[0], model_version=r[1]) for r in rows],
+        )
 
     def erase(self, subject_id: str) -> bool:
         with self._lock:
             try:
                 conn = self._connection()
                 with self._transaction(conn):
-                    row = conn.execute("SELECT id FROM subjects WHERE subject_id = ?",
-                                       (subject_id,)).fetchone()
+                    row = conn.execute(
+                        "SELECT id FROM subjects WHERE subject_id = ?", (subject_id,)
+                    ).fetchone()
                     if row is None:
                         return False
                     conn.execute("DELETE FROM faces WHERE subject = ?", (row[0],))
@@ -348,10 +363,11 @@ class SqliteStore:
 
     # --- helpers ---------------------------------------------------------------
 
-    def _matches(self, vector: np.ndarray, threshold: float, limit: int,
-                 exclude: Optional[int]) -> List[Match]:
+    def _matches(
+        self, vector: np.ndarray, threshold: float, limit: int, exclude: int | None
+    ) -> list[Match]:
         """Best face per subject at or above the threshold, best first."""
-        best: Dict[int, float] = {}
+        best: dict[int, float] = {}
         for key, distance in self._matrix.within(vector, self._distance_limit(threshold)):
             if key == exclude:
                 continue
@@ -369,13 +385,16 @@ class SqliteStore:
             return 0.0
         return self._max_distance(threshold)
 
-    def _subject_ids(self, keys: Iterable[int]) -> Dict[int, str]:
+    def _subject_ids(self, keys: Iterable[int]) -> dict[int, str]:
         keys = list(keys)
         if not keys:
             return {}
         marks = ",".join("?" * len(keys))
-        rows = self._connection().execute(
-            f"SELECT id, subject_id FROM subjects WHERE id IN ({marks})", keys).fetchall()
+        rows = (
+            self._connection()
+            .execute(f"SELECT id, subject_id FROM subjects WHERE id IN ({marks})", keys)
+            .fetchall()
+        )
         return {r[0]: r[1] for r in rows}
 
     def _checkpoint(self) -> None:
@@ -384,21 +403,28 @@ class SqliteStore:
         try:
             self._connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.Error as exc:
-            log_event("store_error", store="sqlite", operation="checkpoint",
-                      error=getattr(exc, "sqlite_errorname", type(exc).__name__))
+            log_event(
+                "store_error",
+                store="sqlite",
+                operation="checkpoint",
+                error=getattr(exc, "sqlite_errorname", type(exc).__name__),
+            )
 
-    def integrity_problems(self) -> List[str]:
+    def integrity_problems(self) -> list[str]:
         """For tests and operators: SQLite's integrity check, foreign keys
         and the matrix against the file. Empty when all is well."""
         conn = self._connection()
         problems = [r[0] for r in conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
         problems += [f"foreign key: {r}" for r in conn.execute("PRAGMA foreign_key_check")]
-        orphans = conn.execute("SELECT count(*) FROM subjects s WHERE NOT EXISTS "
-                               "(SELECT 1 FROM faces f WHERE f.subject = s.id)").fetchone()[0]
+        orphans = conn.execute(
+            "SELECT count(*) FROM subjects s WHERE NOT EXISTS "
+            "(SELECT 1 FROM faces f WHERE f.subject = s.id)"
+        ).fetchone()[0]
         if orphans:
             problems.append(f"{orphans} subjects without a face")
-        current = conn.execute("SELECT count(*) FROM faces WHERE model_version = ?",
-                               (self.model_version,)).fetchone()[0]
+        current = conn.execute(
+            "SELECT count(*) FROM faces WHERE model_version = ?", (self.model_version,)
+        ).fetchone()[0]
         if current != self._matrix.count:
             problems.append(f"matrix holds {self._matrix.count} faces, file {current}")
         return problems
@@ -414,4 +440,4 @@ def _vector(probe: Probe) -> np.ndarray:
 
 
 def _iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")

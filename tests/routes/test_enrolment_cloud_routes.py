@@ -16,9 +16,9 @@ from chalice.test import Client
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
-from app import app  # noqa: E402
-from chalicelib import rekognition_engine  # noqa: E402
-from tests.images import b64, image_bytes  # noqa: E402
+from app import app
+from chalicelib import aws
+from tests.support.images import b64, image_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 DL = image_bytes(400, 300)
@@ -32,12 +32,9 @@ BOX = {"BoundingBox": {"Left": 0.3, "Top": 0.2, "Width": 0.3, "Height": 0.4}, "C
 def stub():
     client = boto3.client("rekognition", region_name="us-east-1",
                           aws_access_key_id="testing", aws_secret_access_key="testing")
-    saved = rekognition_engine._client
-    rekognition_engine._client = client
-    with Stubber(client) as stubber:
+    with aws.override("rekognition", client), Stubber(client) as stubber:
         yield stubber
         stubber.assert_no_pending_responses()
-    rekognition_engine._client = saved
 
 
 @pytest.fixture
@@ -120,10 +117,10 @@ import json, sys, boto3
 from botocore.stub import Stubber
 from chalice.test import Client
 from app import app
-from chalicelib import rekognition_engine
-from tests.images import b64, image_bytes
+from chalicelib import aws
+from tests.support.images import b64, image_bytes
 client = boto3.client("rekognition", aws_access_key_id="x", aws_secret_access_key="x")
-rekognition_engine._client = client
+aws._clients["rekognition"] = client
 box = {"BoundingBox": {"Left": .3, "Top": .2, "Width": .3, "Height": .4}, "Confidence": 99.9}
 with Stubber(client) as stub, Client(app, stage_name="dev") as http:
     stub.add_response("compare_faces", {"SourceImageFace": box, "UnmatchedFaces": [],

@@ -16,9 +16,9 @@ from chalice.test import Client
 import app as app_module
 from chalicelib.auth import key_digest
 from chalicelib.settings import load_settings
-from tests import face_images as fi
-from tests.hostile_cases import CASES
-from tests.images import b64
+from tests.support import face_images as fi
+from tests.support.hostile_cases import CASES
+from tests.support.images import b64
 
 pytest.importorskip("dlib", reason="the offline engine (requirements-local.txt) is not installed")
 
@@ -230,7 +230,7 @@ def test_two_different_people_are_both_enrolled(client):
     pairs = [(shared / "face_recognition" / "obama.jpg"), (shared / "face_recognition" / "biden.jpg")]
     if not all(p.exists() for p in pairs):
         pytest.skip("obama.jpg / biden.jpg not in ../shared/faces")
-    for name, path in zip(("obama", "biden"), pairs):
+    for name, path in zip(("obama", "biden"), pairs, strict=True):
         photo = b64(path.read_bytes())
         response = enrol(client, name, dl=photo, selfie_b64=photo)
         assert response.status_code == 201, body(response)

@@ -6,7 +6,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from chalicelib.engine import Image
+from chalicelib.engines.base import Image
 from chalicelib.enrolment.base import Match, Probe, StoreOptions
 from chalicelib.enrolment.rekognition import RekognitionStore
 from chalicelib.errors import ApiError

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chalicelib import local_engine
+from chalicelib.engines import local as local_engine
 from chalicelib.enrolment.base import Probe
 from chalicelib.enrolment.sqlite import SqliteStore
 from chalicelib.errors import ApiError
@@ -192,7 +192,7 @@ def _in_threads(count, work):
         try:
             barrier.wait()
             results[i] = work(i)
-        except Exception as exc:  # noqa: BLE001 -- reported below
+        except Exception as exc:
             failures.append(exc)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
@@ -294,7 +294,7 @@ def test_full_disk_is_503_and_every_acknowledged_enrolment_stays(db):
 CHILD = """
 import sys
 import numpy as np
-from chalicelib import local_engine
+from chalicelib.engines import local as local_engine
 from chalicelib.enrolment.base import Probe
 from chalicelib.enrolment.sqlite import SqliteStore
 store = SqliteStore(sys.argv[1], local_engine.MODEL_VERSION, local_engine.similarity_from_distance,
