@@ -8,6 +8,7 @@ Formats are recognised by their magic bytes, and each is opened only by its
 own Pillow plugin, so a polyglot or mislabelled file never reaches a decoder
 it was not meant for, and formats we do not list (PSD, ICO, EPS, ...) are 415
 even though Pillow could open them."""
+
 from __future__ import annotations
 
 import io
@@ -15,10 +16,11 @@ import struct
 import threading
 import warnings
 import zlib
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator, Optional
 
-from PIL import Image as PILImage, UnidentifiedImageError
+from PIL import Image as PILImage
+from PIL import UnidentifiedImageError
 
 from chalicelib import errors
 from chalicelib.engines.base import Image
@@ -44,7 +46,7 @@ _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b
 _AVIF_BRANDS = {b"avif", b"avis"}
 
 _heif_lock = threading.Lock()
-_heif_state: Optional[bool] = None   # None: not tried yet
+_heif_state: bool | None = None  # None: not tried yet
 
 
 def heif_available() -> bool:
@@ -56,6 +58,7 @@ def heif_available() -> bool:
             if _heif_state is None:
                 try:
                     from pillow_heif import register_heif_opener
+
                     register_heif_opener(thumbnails=False)
                     _heif_state = True
                 except ImportError:
@@ -64,8 +67,18 @@ def heif_available() -> bool:
 
 
 # Every way a Pillow plugin reports a file it cannot parse or decode.
-DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
-                 struct.error, KeyError, IndexError, TypeError, RuntimeError)
+DECODE_ERRORS = (
+    UnidentifiedImageError,
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    struct.error,
+    KeyError,
+    IndexError,
+    TypeError,
+    RuntimeError,
+)
 
 
 @contextmanager
@@ -77,7 +90,7 @@ def open_image(data: bytes, fmt: str, field: str) -> Iterator[PILImage.Image]:
         heif_available()
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")   # DecompressionBombWarning, plugin chatter
+            warnings.simplefilter("ignore")  # DecompressionBombWarning, plugin chatter
             with PILImage.open(io.BytesIO(data), formats=[fmt]) as img:
                 yield img
     except DECODE_ERRORS:
@@ -139,14 +152,16 @@ def _looks_truncated(img: PILImage.Image, data: bytes, fmt: str) -> bool:
     with correct checksums up to IEND (zlib.crc32: ~1 ms per MB). Corruption
     inside a JPEG's compressed data is left to the decoders."""
     if fmt == "JPEG":
-        scan_start = img.tile[0][2] if img.tile else img.fp.tell()
+        # Pillow's JPEG plugin sets `tile` (the scan's offset) on open.
+        tiles = getattr(img, "tile", None)
+        scan_start = int(tiles[0][2]) if tiles else (img.fp.tell() if img.fp else 0)
         return data.rfind(b"\xff\xd9") < scan_start
     if fmt == "PNG":
         return not _png_chunks_intact(data)
     return False
 
 
-_MAX_PNG_CHUNKS = 100_000   # real encoders write a few hundred at most
+_MAX_PNG_CHUNKS = 100_000  # real encoders write a few hundred at most
 
 
 def _png_chunks_intact(data: bytes) -> bool:
@@ -154,13 +169,15 @@ def _png_chunks_intact(data: bytes) -> bool:
     for _ in range(_MAX_PNG_CHUNKS):
         if pos + 12 > end:
             return False
-        length = int.from_bytes(data[pos:pos + 4], "big")
+        length = int.from_bytes(data[pos : pos + 4], "big")
         body_end = pos + 8 + length
         if body_end + 4 > end:
             return False
-        if zlib.crc32(data[pos + 4:body_end]) != int.from_bytes(data[body_end:body_end + 4], "big"):
+        if zlib.crc32(data[pos + 4 : body_end]) != int.from_bytes(
+            data[body_end : body_end + 4], "big"
+        ):
             return False
-        if data[pos + 4:pos + 8] == b"IEND":
+        if data[pos + 4 : pos + 8] == b"IEND":
             return True
         pos = body_end + 4
     return False
