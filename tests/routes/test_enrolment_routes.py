@@ -23,6 +23,7 @@ from tests.support.images import b64
 pytest.importorskip("dlib", reason="the offline engine (requirements-local.txt) is not installed")
 
 KEY = "enrolment-test-key-0123456789"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -239,3 +240,40 @@ def test_two_different_people_are_both_enrolled(client):
     if obama2.exists():
         matches = body(search(client, b64(obama2.read_bytes())))["matches"]
         assert [m["subject_id"] for m in matches] == ["obama"]
+
+
+def test_responses_conform_to_the_contract(client):
+    """Every kind of answer of the four routes validates against openapi.yaml."""
+    import yaml
+    from openapi_core import OpenAPI
+    from openapi_core.testing import MockRequest, MockResponse
+
+    spec = OpenAPI.from_dict(yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8")))
+
+    def conforms(method, path, response, request_body=None):
+        content_type = response.headers.get("Content-Type", "application/json")
+        raw = response.body if response.body else b""
+        request = MockRequest("http://127.0.0.1:8000", method, path,
+                              headers={"Content-Type": "application/json"}, data=request_body)
+        spec.validate_response(request, MockResponse(
+            raw, status_code=response.status_code, headers=dict(response.headers),
+            content_type=content_type if raw else None))
+
+    enrol_body = json.dumps({"subject_id": "carl-1", "dl": card(), "selfie": selfie()})
+    headers = {"Content-Type": "application/json"}
+    for expected in (201, 200):            # enrolled, then a duplicate under another id
+        if expected == 200:
+            enrol_body = enrol_body.replace("carl-1", "carl-2")
+        response = client.http.post("/enrolments", headers=headers, body=enrol_body)
+        assert response.status_code == expected
+        conforms("post", "/enrolments", response, enrol_body)
+    bad = json.dumps({"subject_id": "a b", "dl": "x", "selfie": "y"})
+    conforms("post", "/enrolments", client.http.post("/enrolments", headers=headers, body=bad), bad)
+    search_body = json.dumps({"selfie": selfie()})
+    conforms("post", "/search", client.http.post("/search", headers=headers, body=search_body),
+             search_body)
+    for method in ("get", "delete"):
+        for path in ("/enrolments/carl-1", "/enrolments/nobody", "/enrolments/a%20b"):
+            response = getattr(client.http, method)(path)
+            assert response.status_code in (200, 204, 400, 404)
+            conforms(method, path, response)
