@@ -171,7 +171,10 @@ class _Matrix:
             n = min(self.block_rows, self.count - b * self.block_rows)
             if n <= 0:
                 break
-            d2 = self.norms[b][:n] + q_norm - 2.0 * (block[:n] @ q)
+            # einsum, not `@`: OpenBLAS would spread each product over every
+            # core and, on a busy 2-core machine, wait for them (20 ms instead
+            # of 1 ms per block in scripts/bench_search.py runs).
+            d2 = self.norms[b][:n] + q_norm - 2.0 * np.einsum("ij,j->i", block[:n], q)
             for i in np.flatnonzero(d2 <= limit):
                 distance = float(np.linalg.norm(block[i].astype(np.float64) - q64))
                 if distance <= max_distance:
