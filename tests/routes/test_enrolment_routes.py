@@ -277,3 +277,34 @@ def test_responses_conform_to_the_contract(client):
             response = getattr(client.http, method)(path)
             assert response.status_code in (200, 204, 400, 404)
             conforms(method, path, response)
+
+
+def test_logs_carry_a_hash_of_the_subject_id_never_the_id_or_biometrics(client):
+    import logging
+
+    from chalicelib import logs
+    from chalicelib.enrolment_flow import subject_hash
+
+    lines = []
+
+    class Capture(logging.Handler):
+        def emit(self, record):
+            lines.append(record.getMessage())
+
+    handler = Capture()
+    logs.logger.addHandler(handler)
+    try:
+        enrol(client, "secret-customer-77")
+        enrol(client, "other-customer-78")          # a duplicate
+        search(client)
+        client.http.get("/enrolments/secret-customer-77")
+        client.http.delete("/enrolments/secret-customer-77")
+    finally:
+        logs.logger.removeHandler(handler)
+    text = "\n".join(lines)
+    events = [json.loads(line)["event"] for line in lines]
+    assert {"enrolment", "search", "subject", "erasure"} <= set(events)
+    assert "secret-customer-77" not in text and "other-customer-78" not in text
+    assert subject_hash("secret-customer-77") in text
+    assert not any(p in text for p in _B64_PREFIXES)
+    assert not re.search(r"(-?\d\.\d{4,}, ){8}", text)     # no descriptor-like number lists
