@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import errors
+from chalicelib import admission, errors
 from chalicelib.decision import MATCH, decide
 from chalicelib.engines import engine_for
 from chalicelib.engines.base import Comparison, Image
@@ -65,15 +65,20 @@ def run_verification(
         # same steps as chalicelib.images.prepare, split to keep that order.
         document = check_image(images["dl"], "dl")
         selfie = check_image(images["selfie"], "selfie")
-        document, selfie = normalise(document), normalise(selfie)
-        log.update(
-            dl_reencoded=document.data is not images["dl"],
-            selfie_reencoded=selfie.data is not images["selfie"],
-        )
-        engine = engine_for(settings.engine, settings.engine_options)
-        engine_start = time.perf_counter()
-        comparison = engine.compare(document, selfie)
-        log["engine_ms"] = _ms(engine_start)
+        # Bad input is answered at once; only the costly part waits for a turn
+        # (chalicelib/admission.py: bounded, 503 ENGINE_BUSY beyond the bound).
+        wait_start = time.perf_counter()
+        with admission.slot("verification"):
+            log["wait_ms"] = _ms(wait_start)
+            document, selfie = normalise(document), normalise(selfie)
+            log.update(
+                dl_reencoded=document.data is not images["dl"],
+                selfie_reencoded=selfie.data is not images["selfie"],
+            )
+            engine = engine_for(settings.engine, settings.engine_options)
+            engine_start = time.perf_counter()
+            comparison = engine.compare(document, selfie)
+            log["engine_ms"] = _ms(engine_start)
     except ApiError as error:
         if error.__cause__ is not None and error.status >= 500:
             log_failure("engine_error", error.__cause__, request_id)

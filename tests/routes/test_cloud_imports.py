@@ -17,7 +17,8 @@ with stubbed("rekognition") as stub, Client(app, stage_name="dev") as http:
     stub.add_response("compare_faces", answer(90.0))
     r = http.http.post("/ips", headers={"Content-Type": "application/json"},
                        body=json.dumps({"dl": b64(image_bytes()), "selfie": b64(image_bytes())}))
-print(r.status_code, sorted(m for m in ("numpy", "dlib", "face_recognition_models")
+print(r.status_code, sorted(m for m in ("numpy", "dlib", "face_recognition_models",
+                                                 "waitress", "prometheus_client")
                              if m in sys.modules))
 """
 
