@@ -1,5 +1,5 @@
 """Enrolment through `make run`, as a user meets it: the real `chalice local`
-process (one thread per request) on a SQLite file in a temporary directory;
+server (waitress, a thread per request) on a SQLite file in a temporary directory;
 enrol, concurrent enrolments, a duplicate, search, restart, erasure, restart."""
 import json
 import os
@@ -32,7 +32,7 @@ def call(base, method, path, payload=None):
 def test_enrolment_survives_restarts_and_erasure_is_final(tmp_path):
     db = tmp_path / "data" / "enrolments.sqlite3"
     env = {**os.environ, "IPS_DB_PATH": str(db)}
-    command = lambda port: ["make", "-s", "run", f"PORT={port}", "RUN_FLAGS=--no-autoreload"]
+    command = lambda port: ["make", "-s", "run", f"PORT={port}"]
     body = {"dl": b64(astronaut_card()), "selfie": b64(fs.jpeg_bytes(astronaut()))}
 
     with running_server(tmp_path / "first.log", command, env=env) as base:
