@@ -650,6 +650,7 @@ def run(settings: ServerSettings) -> int:
     limits = admission.admission().limits
     log_event(
         "server_start",
+        url=f"http://{server.effective_host}:{server.effective_port}",
         host=server.effective_host,
         port=int(server.effective_port),
         threads=server.adj.threads,

@@ -66,8 +66,10 @@ def _wait_ready(process: subprocess.Popen, log_path: Path, base: str, ready_path
                 timeout_s: float) -> bool:
     """True once ready; False if the process ended first; raises on timeout."""
     deadline = time.monotonic() + timeout_s
-    serving = f"Serving on {base}"
-    while not (serving in _log(log_path) and _answers(base + ready_path)):
+    # chalice local prints "Serving on URL"; make run's server logs JSON
+    # {"event":"server_start","url":URL,...}
+    serving = (f"Serving on {base}", f'"url":"{base}"')
+    while not (any(s in _log(log_path) for s in serving) and _answers(base + ready_path)):
         if process.poll() is not None:
             return False
         if time.monotonic() > deadline:
