@@ -32,7 +32,10 @@ def call(base, method, path, payload=None):
 def test_enrolment_survives_restarts_and_erasure_is_final(tmp_path):
     db = tmp_path / "data" / "enrolments.sqlite3"
     env = {**os.environ, "IPS_DB_PATH": str(db)}
-    command = lambda port: ["make", "-s", "run", f"PORT={port}"]
+
+    def command(port):
+        return ["make", "-s", "run", f"PORT={port}"]
+
     body = {"dl": b64(astronaut_card()), "selfie": b64(fs.jpeg_bytes(astronaut()))}
 
     with running_server(tmp_path / "first.log", command, env=env) as base:
