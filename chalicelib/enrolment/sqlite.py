@@ -263,12 +263,12 @@ class SqliteStore:
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
+            conn.execute("COMMIT")  # a failed COMMIT (I/O, full) is rolled back too
         except BaseException:
             if conn.in_transaction:
                 with suppress(sqlite3.Error):  # the original error is the one to report
                     conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
 
     def _load(self) -> None:
         cursor = self._connection().execute(
