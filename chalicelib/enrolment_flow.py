@@ -16,12 +16,13 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from chalicelib import errors
+from chalicelib import admission, errors
 from chalicelib.decision import MATCH, REVIEW
 from chalicelib.engines import engine_for
 from chalicelib.enrolment import store_for
 from chalicelib.enrolment.base import SUBJECT_ID_PATTERN, Probe, SubjectInfo
-from chalicelib.images import prepare
+from chalicelib.image_checks import check_image
+from chalicelib.image_normalise import normalise
 from chalicelib.logs import log_event
 from chalicelib.request_decoding import FIELDS, decode_image_field, load_payload
 from chalicelib.settings import Settings
@@ -87,15 +88,19 @@ def search(
     raw_body: bytes, content_type: str | None, settings: Settings, request_id: str
 ) -> dict[str, Any]:
     payload = load_payload(raw_body, content_type)
-    selfie = prepare(decode_image_field(payload, "selfie"), "selfie")
-    engine = engine_for(settings.engine, settings.engine_options)
-    descriptor = None
-    describe = getattr(engine, "describe", None)
-    if describe is not None:  # the offline engine: the local store compares descriptors
-        _, descriptor = describe(selfie)
-    matches = store_for(settings).search(
-        Probe(selfie, descriptor), settings.search_threshold, settings.max_matches
-    )
+    checked = check_image(decode_image_field(payload, "selfie"), "selfie")
+    # Bad input is answered at once; conversion, the face engine and the
+    # search wait for a turn, as for /ips (chalicelib/admission.py).
+    with admission.slot("search"):
+        selfie = normalise(checked)
+        engine = engine_for(settings.engine, settings.engine_options)
+        descriptor = None
+        describe = getattr(engine, "describe", None)
+        if describe is not None:  # the offline engine: the local store compares descriptors
+            _, descriptor = describe(selfie)
+        matches = store_for(settings).search(
+            Probe(selfie, descriptor), settings.search_threshold, settings.max_matches
+        )
     log_event(
         "search", request_id=request_id, stage=settings.stage, status=200, matches=len(matches)
     )
