@@ -1,0 +1,146 @@
+"""The offline document reader (local stage): RapidOCR's PP-OCR models on
+onnxruntime. The ONNX files ship inside the rapidocr wheel and are passed by
+path, so nothing is ever downloaded.
+
+Speed on two shared cores (docs/document-reading.md has the figures):
+- text is *detected* on a copy whose longest side is DET_SIDE px; the lines
+  are then *recognised* from crops of the full-resolution image;
+- the long lines that can be an MRZ are recognised first, and when they
+  parse nothing else is: most documents cost one detection and 2-3 lines;
+- the angle classifier runs only when nothing else read;
+- one RapidOCR (two onnxruntime sessions) per worker thread, each with
+  IPS_OCR_THREADS intra-op threads (default 1), so OCR and the face engine
+  share the two cores instead of oversubscribing them.
+"""
+from __future__ import annotations
+
+import io
+import os
+import threading
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any, List, Optional, Sequence
+
+import numpy as np
+from PIL import Image as PILImage
+
+from chalicelib.documents.base import FAILED, DocumentRead
+from chalicelib.documents.fields import TextBox, read_text
+from chalicelib.engine import Image
+from chalicelib.logs import log_event
+
+DET_SIDE = 640          # detection input, longest side (rapidocr default: min side 736)
+MAX_SIDE = 2000         # crops come from the image downscaled to at most this
+_MIN_LINE_PX = 7        # boxes lower than this are specks, not text
+
+
+def _model_dir() -> Path:
+    import rapidocr
+    return Path(rapidocr.__file__).parent / "models"
+
+
+def _new_engine(threads: int) -> Any:
+    from rapidocr import RapidOCR
+    models = _model_dir()
+    params = {
+        "Global.log_level": "error",
+        "Global.use_cls": False,
+        "Det.model_path": str(models / "PP-OCRv6_det_small.onnx"),
+        "Rec.model_path": str(models / "PP-OCRv6_rec_small.onnx"),
+        "Cls.model_path": str(models / "ch_ppocr_mobile_v2.0_cls_mobile.onnx"),
+        "Det.limit_type": "max",
+        "Det.limit_side_len": DET_SIDE,
+        "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+        "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+    }
+    return RapidOCR(params=params)
+
+
+def _box(points: Any, text: str = "") -> TextBox:
+    xs, ys = points[:, 0], points[:, 1]
+    return TextBox(text, float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
+
+
+def _crop(image: np.ndarray, points: Any) -> np.ndarray:
+    from rapidocr.utils.process_img import get_rotate_crop_image
+    return get_rotate_crop_image(image, points.astype(np.float32).copy())
+
+
+class LocalReader:
+    name = "local-ocr"
+
+    def __init__(self, threads: Optional[int] = None) -> None:
+        self.threads = threads or int(os.environ.get("IPS_OCR_THREADS", "1"))
+        self._local = threading.local()
+
+    def _engine(self) -> Any:
+        engine = getattr(self._local, "engine", None)
+        if engine is None:
+            engine = self._local.engine = _new_engine(self.threads)
+        return engine
+
+    def read(self, image: Image, today: date) -> DocumentRead:
+        start = time.perf_counter()
+        try:
+            result = self.read_array(_decode(image.data), today)
+        except Exception as exc:  # an OCR failure never fails the verification
+            log_event("document_reader_error", reader=self.name, error=type(exc).__name__)
+            return DocumentRead.unread(FAILED)
+        log_event("document_ocr", reader=self.name, read=result.read, source=result.source,
+                  ms=round((time.perf_counter() - start) * 1000, 1))
+        return result
+
+    def read_array(self, pixels: np.ndarray, today: date) -> DocumentRead:
+        result = self._read_upright(pixels, today, use_cls=False)
+        if result.read:
+            return result
+        # Nothing read: try the angle classifier (upside-down lines), then
+        # the image turned a quarter either way (an MRZ photographed sideways).
+        result = self._read_upright(pixels, today, use_cls=True)
+        for turns in (1, 3):
+            if result.read:
+                break
+            result = self._read_upright(np.ascontiguousarray(np.rot90(pixels, turns)), today,
+                                        use_cls=False)
+        return result
+
+    def _read_upright(self, pixels: np.ndarray, today: date, use_cls: bool) -> DocumentRead:
+        engine = self._engine()
+        detected = engine(pixels, use_det=True, use_cls=False, use_rec=False)
+        points = [] if detected.boxes is None else list(detected.boxes)
+        boxes = [(p, _box(p)) for p in points if _box(p).height >= _MIN_LINE_PX]
+        width = pixels.shape[1]
+        # An MRZ line is long and thin: try those lines alone first.
+        long_lines = [(p, b) for p, b in boxes
+                      if (b.right - b.left) >= 8 * b.height and (b.right - b.left) >= 0.3 * width]
+        if long_lines and not use_cls:
+            texts = self._recognise(engine, pixels, [p for p, _ in long_lines], use_cls)
+            found = read_text(_with_text(long_lines, texts), today)
+            if found.read and found.source == "mrz":
+                return found
+        texts = self._recognise(engine, pixels, [p for p, _ in boxes], use_cls)
+        return read_text(_with_text(boxes, texts), today)
+
+    @staticmethod
+    def _recognise(engine: Any, pixels: np.ndarray, points: Sequence[Any],
+                   use_cls: bool) -> List[str]:
+        texts = []
+        for p in points:
+            out = engine(_crop(pixels, p), use_det=False, use_cls=use_cls, use_rec=True)
+            txts = getattr(out, "txts", None)
+            texts.append(txts[0] if txts else "")
+        return texts
+
+
+def _with_text(boxes: Sequence[Any], texts: Sequence[str]) -> List[TextBox]:
+    return [TextBox(t, b.left, b.top, b.right, b.bottom) for (_, b), t in zip(boxes, texts)]
+
+
+def _decode(data: bytes) -> np.ndarray:
+    """Bytes (already checked and normalised upstream) to a BGR array, no
+    larger than MAX_SIDE: more pixels than that add time, not accuracy."""
+    with PILImage.open(io.BytesIO(data)) as opened:
+        picture = opened.convert("RGB")
+    picture.thumbnail((MAX_SIDE, MAX_SIDE))
+    return np.ascontiguousarray(np.asarray(picture)[:, :, ::-1])
