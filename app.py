@@ -6,6 +6,7 @@ from chalice import Chalice, Response
 from chalicelib import api_spec, auth, static_assets
 from chalicelib.errors import ApiError
 from chalicelib.responses import error_response
+from chalicelib.documents.service import read_request
 from chalicelib.settings import load_settings
 from chalicelib.verification import internal_error, verify
 
@@ -57,6 +58,26 @@ def ips_wrong_method() -> Response:
     error = ApiError(405, "METHOD_NOT_ALLOWED", "Use POST for /ips.",
                      headers={"Allow": "POST, OPTIONS"})
     return error_response(error, _request_id())
+
+
+# Reads the identity document alone (docs/document-reading.md): the page
+# shows the person what was read before the selfie step.
+@app.route("/documents", methods=["POST"], api_key_required=True, content_types=["*/*"])
+def documents() -> Response:
+    request = app.current_request
+    request_id = _request_id()
+    cors = {}
+    try:
+        settings = load_settings()
+        cors = auth.cors_headers(request.headers, settings.cors_origins)
+        auth.require_api_key(request.headers, settings.api_key_hashes, request_id)
+        body = read_request(request.raw_body or b"", request.headers.get("content-type"),
+                            settings, request_id)
+    except ApiError as error:
+        return error_response(error, request_id, cors)
+    except Exception as exc:  # our bug: opaque 500, details only in the log
+        return error_response(internal_error(exc, request_id), request_id, cors)
+    return Response(body=body, status_code=200, headers={**cors, "X-Request-Id": request_id})
 
 
 # The API contract (openapi.yaml, served as JSON: chalicelib/api_spec.py).

@@ -32,8 +32,14 @@ _BASE64_CHARS = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
 
 
 def parse_body(raw: bytes, content_type: Optional[str] = None) -> Dict[str, bytes]:
-    """Return {"dl": bytes, "selfie": bytes} or raise ApiError. A missing
-    Content-Type is taken as JSON, as API Gateway and Chalice do."""
+    """Return {"dl": bytes, "selfie": bytes} or raise ApiError."""
+    payload = load_payload(raw, content_type)
+    return {field: decode_image_field(payload, field) for field in FIELDS}
+
+
+def load_payload(raw: bytes, content_type: Optional[str] = None) -> Dict[str, Any]:
+    """The request's JSON object (images still base64), or raise ApiError. A
+    missing Content-Type is taken as JSON, as API Gateway and Chalice do."""
     media_type = (content_type or "application/json").split(";")[0].strip().lower()
     if media_type != "application/json":
         raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE",
@@ -48,7 +54,7 @@ def parse_body(raw: bytes, content_type: Optional[str] = None) -> Dict[str, byte
     if not isinstance(payload, dict):
         raise ApiError(400, "INVALID_JSON",
                        'The body must be a JSON object: {"dl": "<base64>", "selfie": "<base64>"}.')
-    return {field: decode_image_field(payload, field) for field in FIELDS}
+    return payload
 
 
 def _load_json(raw: bytes) -> Any:

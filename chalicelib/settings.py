@@ -13,6 +13,9 @@ from chalicelib.engine import EngineOptions
 QUALITY_FILTERS = ("NONE", "AUTO", "LOW", "MEDIUM", "HIGH")
 MULTI_FACE_POLICIES = ("reject", "best_match")
 ENGINES = ("rekognition", "local")
+DOCUMENT_MODES = ("off", "read", "enforce")       # docs/document-reading.md
+DOCUMENT_UNREADABLE = ("review", "ignore")
+DOCUMENT_FAILED = ("no_match", "review")
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,11 @@ class Settings:
     engine_options: EngineOptions = EngineOptions()
     api_key_hashes: Tuple[str, ...] = ()   # empty: built-in key check off (chalicelib/auth.py)
     cors_origins: Tuple[str, ...] = ()     # empty: no CORS headers
+    document_mode: str = "read"            # off | read | enforce
+    min_age: Optional[int] = None          # None: no minimum-age check
+    document_unreadable: str = "review"    # enforce: an unreadable document -> review | ignore
+    document_failed: str = "no_match"      # enforce: expired / under age -> no_match | review
+    document_timeout_s: float = 10.0       # reading gives up (read: false) after this
 
 
 def _number(env: Mapping[str, str], name: str, default: Optional[float],
@@ -66,4 +74,14 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         engine_options=options,
         api_key_hashes=parse_api_key_hashes(env),
         cors_origins=parse_cors_origins(env),
+        document_mode=_choice(env, "IPS_DOCUMENT", "read", DOCUMENT_MODES),
+        min_age=_optional_int(_number(env, "IPS_MIN_AGE", None, 150)),
+        document_unreadable=_choice(env, "IPS_DOCUMENT_UNREADABLE", "review",
+                                    DOCUMENT_UNREADABLE),
+        document_failed=_choice(env, "IPS_DOCUMENT_FAILED", "no_match", DOCUMENT_FAILED),
+        document_timeout_s=float(_number(env, "IPS_DOCUMENT_TIMEOUT_S", 10.0, 25.0) or 10.0),
     )
+
+
+def _optional_int(value: Optional[float]) -> Optional[int]:
+    return None if value is None else int(value)

@@ -8,12 +8,13 @@ import traceback
 from typing import Any, Dict, Optional
 
 from chalicelib.decision import MATCH, decide
+from chalicelib.documents import service as documents
 from chalicelib.engines import engine_for
 from chalicelib.errors import ApiError
 from chalicelib.image_checks import check_image
 from chalicelib.image_normalise import normalise
 from chalicelib.logs import log_event
-from chalicelib.request_decoding import parse_body
+from chalicelib.request_decoding import FIELDS, decode_image_field, load_payload
 from chalicelib.settings import Settings
 
 
@@ -27,8 +28,11 @@ def verify(raw_body: bytes, content_type: Optional[str], settings: Settings,
     start = time.perf_counter()
     log: Dict[str, Any] = {"request_id": request_id, "stage": settings.stage,
                            "engine": settings.engine, "body_bytes": len(raw_body)}
+    reading = None
     try:
-        images = parse_body(raw_body, content_type)
+        payload = load_payload(raw_body, content_type)
+        images = {field: decode_image_field(payload, field) for field in FIELDS}
+        expected = documents.parse_expected(payload)
         log.update(dl_bytes=len(images["dl"]), selfie_bytes=len(images["selfie"]))
         document = check_image(images["dl"], "dl")
         selfie = check_image(images["selfie"], "selfie")
@@ -38,18 +42,24 @@ def verify(raw_body: bytes, content_type: Optional[str], settings: Settings,
                    selfie_reencoded=selfie.data is not images["selfie"])
         engine = engine_for(settings.engine, settings.engine_options)
         engine_start = time.perf_counter()
+        reading = documents.start(document, settings)  # in parallel, never after
         comparison = engine.compare(document, selfie)
         log["engine_ms"] = _ms(engine_start)
+        read = documents.finish(reading, settings, expected)
+        log["document_ms"] = _ms(engine_start)
     except ApiError as error:
+        if reading is not None:
+            reading.cancel()  # only stops a read that has not started yet
         log_event("verification", **log, status=error.status, code=error.code,
                   field=error.field, total_ms=_ms(start))
         raise
     similarity = round(comparison.similarity, 2)
-    decision = decide(similarity, settings.threshold, settings.review_floor)
+    decision, reasons = documents.apply(
+        decide(similarity, settings.threshold, settings.review_floor), read, settings)
     log_event("verification", **log, status=200, decision=decision,
               similarity=similarity, faces_in_selfie=comparison.faces_in_selfie,
-              total_ms=_ms(start))
-    return {
+              reasons=reasons, **(read.log_fields() if read else {}), total_ms=_ms(start))
+    body = {
         "verified": decision == MATCH,
         "decision": decision,
         "similarity": similarity,
@@ -60,7 +70,11 @@ def verify(raw_body: bytes, content_type: Optional[str], settings: Settings,
         "selfie_face": comparison.selfie_face.to_json(),
         "faces_in_selfie": comparison.faces_in_selfie,
         "request_id": request_id,
+        "reasons": reasons,
     }
+    if read is not None:
+        body["document"] = read.to_json()
+    return body
 
 
 def internal_error(exc: BaseException, request_id: str) -> ApiError:

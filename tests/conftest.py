@@ -11,6 +11,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 from app import app  # noqa: E402  (the region must be set first)
 from chalicelib import rekognition_engine  # noqa: E402
+from chalicelib.documents import textract as textract_reader  # noqa: E402
 from tests.images import b64, image_bytes  # noqa: E402
 
 SHARED_FACES = Path(__file__).resolve().parents[2] / "shared" / "faces"
@@ -29,6 +30,22 @@ def rekognition():
         yield stubber
         stubber.assert_no_pending_responses()
     rekognition_engine._client = saved
+
+
+@pytest.fixture(autouse=True)
+def textract():
+    """Every test runs with a stubbed Textract client, since the dev stage
+    reads documents: a test that cares queues AnalyzeID answers; an
+    unanswered call fails inside the reader (document read: false), as an
+    unreachable Textract would, and never reaches AWS."""
+    client = boto3.client("textract", region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    stubber = Stubber(client)
+    saved = textract_reader._client
+    textract_reader._client = client
+    with stubber:
+        yield stubber
+    textract_reader._client = saved
 
 
 @pytest.fixture

@@ -109,16 +109,19 @@ class LocalReader:
         engine = self._engine()
         detected = engine(pixels, use_det=True, use_cls=False, use_rec=False)
         points = [] if detected.boxes is None else list(detected.boxes)
-        boxes = [(p, _box(p)) for p in points if _box(p).height >= _MIN_LINE_PX]
-        width = pixels.shape[1]
-        # An MRZ line is long and thin: try those lines alone first.
-        long_lines = [(p, b) for p, b in boxes
-                      if (b.right - b.left) >= 8 * b.height and (b.right - b.left) >= 0.3 * width]
-        if long_lines and not use_cls:
-            texts = self._recognise(engine, pixels, [p for p, _ in long_lines], use_cls)
-            found = read_text(_with_text(long_lines, texts), today)
-            if found.read and found.source == "mrz":
-                return found
+        boxes = [(p, _box(p)) for p in points
+                 if min(_box(p).height, _box(p).right - _box(p).left) >= _MIN_LINE_PX]
+        if not use_cls:
+            # An MRZ line is long and thin, possibly cut into pieces (by a
+            # drawn box, a gap): recognise those rows alone first.
+            rows = _mrz_rows(boxes, pixels.shape[1], pixels.shape[0])
+            if rows:
+                flat = [item for row in rows for item in row]
+                texts = iter(self._recognise(engine, pixels, [p for p, _ in flat], use_cls))
+                lines = [TextBox("".join(next(texts) for _ in row), *_extent(row)) for row in rows]
+                found = read_text(lines, today)
+                if found.read and found.source == "mrz":
+                    return found
         texts = self._recognise(engine, pixels, [p for p, _ in boxes], use_cls)
         return read_text(_with_text(boxes, texts), today)
 
@@ -131,6 +134,39 @@ class LocalReader:
             txts = getattr(out, "txts", None)
             texts.append(txts[0] if txts else "")
         return texts
+
+
+def _extent(row: Sequence[Any]) -> tuple:
+    return (min(b.left for _, b in row), min(b.top for _, b in row),
+            max(b.right for _, b in row), max(b.bottom for _, b in row))
+
+
+def _mrz_rows(boxes: Sequence[Any], width: int, height: int) -> List[List[Any]]:
+    """Rows of boxes (same text line: vertical overlap) that are long and thin
+    enough to be an MRZ line, top to bottom, each row left to right. Lines
+    standing upright (a page photographed sideways, turned by the crop) are
+    taken right to left, the order they read in once turned."""
+    horizontal = [(p, b) for p, b in boxes if (b.right - b.left) >= b.height]
+    vertical = [(p, b) for p, b in boxes if (b.right - b.left) < b.height]
+    rows: List[List[Any]] = []
+    for p, b in sorted(horizontal, key=lambda item: (item[1].top + item[1].bottom) / 2):
+        centre = (b.top + b.bottom) / 2
+        if rows:
+            last = rows[-1]
+            top, bottom = min(x.top for _, x in last), max(x.bottom for _, x in last)
+            if top <= centre <= bottom and abs(b.height - (bottom - top)) < 0.6 * (bottom - top):
+                last.append((p, b))
+                continue
+        rows.append([(p, b)])
+    found = []
+    for row in rows:
+        row.sort(key=lambda item: item[1].left)
+        left, top, right, bottom = _extent(row)
+        if right - left >= 8 * (bottom - top) and right - left >= 0.3 * width:
+            found.append(row)
+    upright = [[(p, b)] for p, b in sorted(vertical, key=lambda item: -item[1].left)
+               if b.height >= 8 * (b.right - b.left) and b.height >= 0.3 * height]
+    return found + upright
 
 
 def _with_text(boxes: Sequence[Any], texts: Sequence[str]) -> List[TextBox]:

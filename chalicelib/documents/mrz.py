@@ -42,8 +42,14 @@ def _digits(text: str) -> str:
 
 
 def _digit_or_filler(text: str) -> str:
-    """A check digit, which may be "<" where its field is empty."""
-    return "".join(c if c == "<" else c.translate(_TO_DIGIT) for c in text)
+    """A check digit, which may be "<" where its field is empty ("K" is how
+    OCR most often misreads a "<")."""
+    return "".join("<" if c in "<K" else c.translate(_TO_DIGIT) for c in text)
+
+
+def _optional(text: str) -> str:
+    """Optional data: a trailing run of fillers that OCR read partly as "K"."""
+    return re.sub(r"[<K]*<[<K]*$", lambda m: "<" * len(m.group()), text)
 
 
 def _letters(text: str) -> str:
@@ -61,7 +67,8 @@ def _sex(text: str) -> str:
 
 def clean_line(text: str) -> str:
     """OCR text -> MRZ alphabet: upper case, no spaces, chevron look-alikes as "<"."""
-    text = text.upper().replace("«", "<<").replace("‹", "<").replace("〈", "<")
+    text = text.upper().replace("«", "<<")
+    text = re.sub("[‹〈＜くㄑ]", "<", text)  # look-alikes multilingual models return
     text = re.sub(r"[\s'`\".,:;_\-]", "", text)
     return text.replace("(", "<").replace("[", "<").replace("{", "<")
 
@@ -219,7 +226,7 @@ def _parse_td23(fmt: str, lines: Sequence[str], today: date) -> MrzResult:
     sex = _sex(two[20])
     expiry, expiry_cd = _date_or_filler(two[21:27]), _digit_or_filler(two[27])
     end = 42 if fmt == "TD3" else 35
-    optional = two[28:end]
+    optional = _optional(two[28:end])
     digits = {"document_number": _field_ok(number, number_cd),
               "date_of_birth": _field_ok(dob, dob_cd),
               "expiry_date": _field_ok(expiry, expiry_cd)}
@@ -239,7 +246,7 @@ def _parse_td23(fmt: str, lines: Sequence[str], today: date) -> MrzResult:
 def _parse_td1(lines: Sequence[str], today: date) -> MrzResult:
     one, two, three = lines
     code, issuer = one[0:2], _letters(one[2:5])
-    number, number_cd, number_data = _document_number(one[5:14], one[14], one[15:30])
+    number, number_cd, number_data = _document_number(one[5:14], one[14], _optional(one[15:30]))
     dob, dob_cd = _date_or_filler(two[0:6]), _digit_or_filler(two[6])
     sex = _sex(two[7])
     expiry, expiry_cd = _date_or_filler(two[8:14]), _digit_or_filler(two[14])
@@ -248,7 +255,8 @@ def _parse_td1(lines: Sequence[str], today: date) -> MrzResult:
     digits = {"document_number": _field_ok(number_data, number_cd),
               "date_of_birth": _field_ok(dob, dob_cd),
               "expiry_date": _field_ok(expiry, expiry_cd)}
-    composite_data = one[5:30] + dob + dob_cd + expiry + expiry_cd + two[18:29]
+    composite_data = (one[5:14] + number_cd + _optional(one[15:30]) + dob + dob_cd + expiry
+                      + expiry_cd + _optional(two[18:29]))
     digits["composite"] = check_digit(composite_data) == _digits(two[29])
     return MrzResult("TD1", _strip(code) or code[0], _strip(issuer), surname, given,
                      _strip(number), _strip(nationality),
