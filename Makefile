@@ -1,6 +1,7 @@
 # make run   - the service on the offline engine at http://127.0.0.1:8000
 # make test  - every test
-# Both create and fill .venv themselves.
+# make check - the fast loop: lint, format, types, unit and route tests
+# All create and fill .venv themselves.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -12,7 +13,7 @@ REQS   := requirements.txt requirements-dev.txt requirements-local.txt requireme
 # Browser tests drive Debian's Chromium (Playwright's own download is not used).
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test e2e-deps e2e bench bench-handler package openapi fuzz clean
+.PHONY: run test check lint e2e-deps e2e bench bench-handler package openapi fuzz clean
 
 $(STAMP): $(REQS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,24 +27,33 @@ run: $(STAMP)
 test: $(STAMP) e2e-deps
 	$(BIN)/python -m pytest -q tests
 
+# No sudo, no Chromium, no network: ruff, mypy, then the unit and route tests.
+check: lint
+	$(BIN)/python -m pytest -q tests/unit tests/routes
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check chalicelib app.py
+	$(BIN)/mypy
+
 e2e-deps:
 	command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
 
 e2e: $(STAMP) e2e-deps
-	$(BIN)/python -m pytest -q tests/e2e tests/test_web_page_routes.py
+	$(BIN)/python -m pytest -q tests/system/browser tests/routes/test_web_page_routes.py
 
 bench: $(STAMP)
-	$(BIN)/python scripts/bench_engine.py
+	$(BIN)/python -m scripts.bench_engine
 
 bench-handler: $(STAMP)
-	$(BIN)/python scripts/bench_handler.py
+	$(BIN)/python -m scripts.bench_handler
 
 openapi: $(STAMP)
-	$(BIN)/python scripts/build_openapi.py
+	$(BIN)/python -m scripts.build_openapi
 
 fuzz: $(STAMP)
-	SCHEMATHESIS_MAX_EXAMPLES=500 $(BIN)/python -m pytest -q -s tests/test_schemathesis.py
+	SCHEMATHESIS_MAX_EXAMPLES=500 $(BIN)/python -m pytest -q -s tests/system/test_schemathesis.py
 
 package: $(STAMP)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage prod out/

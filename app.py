@@ -3,10 +3,10 @@ import uuid
 
 from chalice import Chalice, Response
 
-from chalicelib import api_spec, auth, static_assets
+from chalicelib import api_spec, auth, errors, static_assets
+from chalicelib.documents.service import read_request
 from chalicelib.errors import ApiError
 from chalicelib.responses import error_response
-from chalicelib.documents.service import read_request
 from chalicelib.settings import load_settings
 from chalicelib.verification import internal_error, verify
 
@@ -55,9 +55,7 @@ def ips_preflight() -> Response:
 @app.route("/ips", methods=["GET", "HEAD", "PUT", "PATCH", "DELETE"], api_key_required=True,
            content_types=["*/*"])
 def ips_wrong_method() -> Response:
-    error = ApiError(405, "METHOD_NOT_ALLOWED", "Use POST for /ips.",
-                     headers={"Allow": "POST, OPTIONS"})
-    return error_response(error, _request_id())
+    return error_response(errors.method_not_allowed("/ips", "POST, OPTIONS"), _request_id())
 
 
 # Reads the identity document alone (docs/document-reading.md): the page
@@ -71,8 +69,9 @@ def documents() -> Response:
         settings = load_settings()
         cors = auth.cors_headers(request.headers, settings.cors_origins)
         auth.require_api_key(request.headers, settings.api_key_hashes, request_id)
-        body = read_request(request.raw_body or b"", request.headers.get("content-type"),
-                            settings, request_id)
+        body = read_request(
+            request.raw_body or b"", request.headers.get("content-type"), settings, request_id
+        )
     except ApiError as error:
         return error_response(error, request_id, cors)
     except Exception as exc:  # our bug: opaque 500, details only in the log

@@ -16,14 +16,15 @@ CORS: off unless IPS_CORS_ORIGINS lists exact origins
 import time, so the handler does it: an allowed Origin is echoed back with
 `Vary: Origin`, and OPTIONS /ips answers the browser's preflight (which never
 carries the API key, so it is not key-protected)."""
+
 from __future__ import annotations
 
 import hashlib
 import hmac
 import re
-from typing import Dict, Iterable, Mapping, Optional, Tuple
+from collections.abc import Iterable, Mapping
 
-from chalicelib.errors import ApiError
+from chalicelib import errors
 from chalicelib.logs import log_event
 
 API_KEY_HEADER = "x-api-key"
@@ -40,7 +41,7 @@ PREFLIGHT_MAX_AGE_S = 600
 CHALLENGE = 'ApiKey realm="ips", header="x-api-key"'
 
 
-def _split(raw: str) -> Tuple[str, ...]:
+def _split(raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
@@ -49,7 +50,7 @@ def key_digest(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def parse_api_key_hashes(env: Mapping[str, str]) -> Tuple[str, ...]:
+def parse_api_key_hashes(env: Mapping[str, str]) -> tuple[str, ...]:
     """Digests of every configured key; empty tuple: the check is off.
     A malformed digest fails at start-up rather than locking everyone out."""
     digests = []
@@ -65,18 +66,20 @@ def parse_api_key_hashes(env: Mapping[str, str]) -> Tuple[str, ...]:
     return tuple(dict.fromkeys(digests))
 
 
-def parse_cors_origins(env: Mapping[str, str]) -> Tuple[str, ...]:
+def parse_cors_origins(env: Mapping[str, str]) -> tuple[str, ...]:
     origins = []
     for item in _split(env.get("IPS_CORS_ORIGINS", "")):
         origin = item.rstrip("/")
         if not _ORIGIN.match(origin):
-            raise ValueError("IPS_CORS_ORIGINS must list exact origins such as "
-                             "https://app.example.com (no wildcards or paths)")
+            raise ValueError(
+                "IPS_CORS_ORIGINS must list exact origins such as "
+                "https://app.example.com (no wildcards or paths)"
+            )
         origins.append(origin.lower())
     return tuple(origins)
 
 
-def _header(headers: Mapping[str, str], name: str) -> Optional[str]:
+def _header(headers: Mapping[str, str], name: str) -> str | None:
     # Chalice's request headers are case-insensitive; plain dicts in tests may not be.
     value = headers.get(name)
     if value is None:
@@ -84,7 +87,7 @@ def _header(headers: Mapping[str, str], name: str) -> Optional[str]:
     return value
 
 
-def key_accepted(presented: Optional[str], digests: Iterable[str]) -> bool:
+def key_accepted(presented: str | None, digests: Iterable[str]) -> bool:
     if not presented or len(presented) > MAX_KEY_CHARS:
         return False
     candidate = key_digest(presented).encode("ascii")
@@ -94,8 +97,9 @@ def key_accepted(presented: Optional[str], digests: Iterable[str]) -> bool:
     return accepted
 
 
-def require_api_key(headers: Mapping[str, str], digests: Tuple[str, ...],
-                    request_id: str = "") -> None:
+def require_api_key(
+    headers: Mapping[str, str], digests: tuple[str, ...], request_id: str = ""
+) -> None:
     """Raise the 401 ApiError unless the check is off or the key is valid.
     A refusal is logged (never the key itself) so brute force shows up."""
     if not digests:
@@ -103,14 +107,21 @@ def require_api_key(headers: Mapping[str, str], digests: Tuple[str, ...],
     presented = _header(headers, API_KEY_HEADER)
     if key_accepted(presented, digests):
         return
-    log_event("unauthorized", request_id=request_id, status=401,
-              reason="invalid_key" if presented else "missing_key")
-    message = ("A valid API key is required in the x-api-key header." if presented
-               else "An API key is required in the x-api-key header.")
-    raise ApiError(401, "UNAUTHORIZED", message, headers={"WWW-Authenticate": CHALLENGE})
+    log_event(
+        "unauthorized",
+        request_id=request_id,
+        status=401,
+        reason="invalid_key" if presented else "missing_key",
+    )
+    message = (
+        "A valid API key is required in the x-api-key header."
+        if presented
+        else "An API key is required in the x-api-key header."
+    )
+    raise errors.unauthorized(message, CHALLENGE)
 
 
-def cors_headers(headers: Mapping[str, str], origins: Tuple[str, ...]) -> Dict[str, str]:
+def cors_headers(headers: Mapping[str, str], origins: tuple[str, ...]) -> dict[str, str]:
     """Headers for an actual (non-preflight) response."""
     if not origins:
         return {}
@@ -122,7 +133,7 @@ def cors_headers(headers: Mapping[str, str], origins: Tuple[str, ...]) -> Dict[s
     return result
 
 
-def preflight_headers(headers: Mapping[str, str], origins: Tuple[str, ...]) -> Dict[str, str]:
+def preflight_headers(headers: Mapping[str, str], origins: tuple[str, ...]) -> dict[str, str]:
     """Headers for the answer to OPTIONS /ips. Without an allowed origin the
     answer carries no Access-Control-* headers and the browser blocks the call."""
     result = {"Allow": ALLOWED_METHODS}
@@ -132,10 +143,12 @@ def preflight_headers(headers: Mapping[str, str], origins: Tuple[str, ...]) -> D
     origin = _header(headers, "origin")
     method = (_header(headers, "access-control-request-method") or "POST").upper()
     if origin and origin.rstrip("/").lower() in origins and method in ("POST", "OPTIONS"):
-        result.update({
-            "Access-Control-Allow-Origin": origin,
-            "Access-Control-Allow-Methods": ALLOWED_METHODS,
-            "Access-Control-Allow-Headers": ALLOWED_HEADERS,
-            "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE_S),
-        })
+        result.update(
+            {
+                "Access-Control-Allow-Origin": origin,
+                "Access-Control-Allow-Methods": ALLOWED_METHODS,
+                "Access-Control-Allow-Headers": ALLOWED_HEADERS,
+                "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE_S),
+            }
+        )
     return result

@@ -8,6 +8,7 @@ Formats are recognised by their magic bytes, and each is opened only by its
 own Pillow plugin, so a polyglot or mislabelled file never reaches a decoder
 it was not meant for, and formats we do not list (PSD, ICO, EPS, ...) are 415
 even though Pillow could open them."""
+
 from __future__ import annotations
 
 import io
@@ -15,24 +16,22 @@ import struct
 import threading
 import warnings
 import zlib
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator, Optional
 
-from PIL import Image as PILImage, UnidentifiedImageError
+from PIL import Image as PILImage
+from PIL import UnidentifiedImageError
 
-from chalicelib.engine import Image
-from chalicelib.errors import ApiError, invalid_image
+from chalicelib import errors
+from chalicelib.engines.base import Image
+from chalicelib.errors import invalid_image
+from chalicelib.limits import MAX_PIXELS, MIN_SIDE_PX
 
-MIN_SIDE_PX = 80                 # Rekognition's minimum
-# Far above any phone camera (48-50 MP sensors must pass), and the ceiling on
-# what a decode may allocate: 50 MP is 150-200 MB (RGB, CMYK), inside the 1 GB Lambda.
-MAX_PIXELS = 50_000_000
 # Pillow's own guard raises at 2x this; ours (MAX_PIXELS) is stricter, so the
 # global only has to stay above it. Set here so every decode in the process
 # (including the offline engine's) is bounded even if a check were bypassed.
 PILImage.MAX_IMAGE_PIXELS = MAX_PIXELS
 
-ACCEPTED = ("JPEG", "PNG", "WEBP", "HEIF", "AVIF", "GIF", "BMP", "TIFF")
 _SIGNATURES = (
     (b"\xff\xd8\xff", "JPEG"),
     (b"\x89PNG\r\n\x1a\n", "PNG"),
@@ -47,7 +46,7 @@ _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b
 _AVIF_BRANDS = {b"avif", b"avis"}
 
 _heif_lock = threading.Lock()
-_heif_state: Optional[bool] = None   # None: not tried yet
+_heif_state: bool | None = None  # None: not tried yet
 
 
 def heif_available() -> bool:
@@ -59,6 +58,7 @@ def heif_available() -> bool:
             if _heif_state is None:
                 try:
                     from pillow_heif import register_heif_opener
+
                     register_heif_opener(thumbnails=False)
                     _heif_state = True
                 except ImportError:
@@ -67,8 +67,18 @@ def heif_available() -> bool:
 
 
 # Every way a Pillow plugin reports a file it cannot parse or decode.
-DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
-                 struct.error, KeyError, IndexError, TypeError, RuntimeError)
+DECODE_ERRORS = (
+    UnidentifiedImageError,
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    struct.error,
+    KeyError,
+    IndexError,
+    TypeError,
+    RuntimeError,
+)
 
 
 @contextmanager
@@ -80,7 +90,7 @@ def open_image(data: bytes, fmt: str, field: str) -> Iterator[PILImage.Image]:
         heif_available()
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")   # DecompressionBombWarning, plugin chatter
+            warnings.simplefilter("ignore")  # DecompressionBombWarning, plugin chatter
             with PILImage.open(io.BytesIO(data), formats=[fmt]) as img:
                 yield img
     except DECODE_ERRORS:
@@ -116,23 +126,19 @@ def check_image(data: bytes, field: str) -> Image:
     if fmt == "HEIF" and not heif_available():
         fmt = ""
     if not fmt:
-        raise ApiError(415, "UNSUPPORTED_IMAGE_FORMAT",
-                       "The image must be a JPEG, PNG, HEIC, WebP, AVIF, GIF, BMP or TIFF file.",
-                       field)
+        raise errors.unsupported_image_format(field)
     try:
         with open_image(data, fmt, field) as img:
             width, height = img.size
             truncated = _looks_truncated(img, data, fmt)
     except PILImage.DecompressionBombError:
-        raise _too_many_pixels(field) from None
+        raise errors.image_too_many_pixels(field) from None
     if width <= 0 or height <= 0:
         raise invalid_image(field)
     if width * height > MAX_PIXELS:
-        raise _too_many_pixels(field)
+        raise errors.image_too_many_pixels(field)
     if min(width, height) < MIN_SIDE_PX:
-        raise ApiError(422, "IMAGE_TOO_SMALL",
-                       f"The image is {width}x{height} px; it must be at least "
-                       f"{MIN_SIDE_PX}x{MIN_SIDE_PX}.", field)
+        raise errors.image_too_small(field, width, height)
     if truncated:
         raise invalid_image(field)
     return Image(data=data, format=fmt, width=width, height=height, field=field)
@@ -146,14 +152,16 @@ def _looks_truncated(img: PILImage.Image, data: bytes, fmt: str) -> bool:
     with correct checksums up to IEND (zlib.crc32: ~1 ms per MB). Corruption
     inside a JPEG's compressed data is left to the decoders."""
     if fmt == "JPEG":
-        scan_start = img.tile[0][2] if img.tile else img.fp.tell()
+        # Pillow's JPEG plugin sets `tile` (the scan's offset) on open.
+        tiles = getattr(img, "tile", None)
+        scan_start = int(tiles[0][2]) if tiles else (img.fp.tell() if img.fp else 0)
         return data.rfind(b"\xff\xd9") < scan_start
     if fmt == "PNG":
         return not _png_chunks_intact(data)
     return False
 
 
-_MAX_PNG_CHUNKS = 100_000   # real encoders write a few hundred at most
+_MAX_PNG_CHUNKS = 100_000  # real encoders write a few hundred at most
 
 
 def _png_chunks_intact(data: bytes) -> bool:
@@ -161,18 +169,15 @@ def _png_chunks_intact(data: bytes) -> bool:
     for _ in range(_MAX_PNG_CHUNKS):
         if pos + 12 > end:
             return False
-        length = int.from_bytes(data[pos:pos + 4], "big")
+        length = int.from_bytes(data[pos : pos + 4], "big")
         body_end = pos + 8 + length
         if body_end + 4 > end:
             return False
-        if zlib.crc32(data[pos + 4:body_end]) != int.from_bytes(data[body_end:body_end + 4], "big"):
+        if zlib.crc32(data[pos + 4 : body_end]) != int.from_bytes(
+            data[body_end : body_end + 4], "big"
+        ):
             return False
-        if data[pos + 4:pos + 8] == b"IEND":
+        if data[pos + 4 : pos + 8] == b"IEND":
             return True
         pos = body_end + 4
     return False
-
-
-def _too_many_pixels(field: str) -> ApiError:
-    return ApiError(413, "IMAGE_TOO_MANY_PIXELS",
-                    f"The image has more than {MAX_PIXELS} pixels; downscale it.", field)

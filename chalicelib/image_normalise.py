@@ -33,18 +33,19 @@ Everything else is decoded once and re-encoded once as JPEG:
 The output is guaranteed to fit Rekognition's 5 MB; a pathological image
 (noise) that does not at quality 90 is re-encoded at lower quality, then
 smaller, until it does."""
+
 from __future__ import annotations
 
 import io
-from typing import Optional
 
-from PIL import Image as PILImage, ImageOps
+from PIL import Image as PILImage
+from PIL import ImageOps
 
-from chalicelib.engine import Image
-from chalicelib.image_checks import MIN_SIDE_PX, open_image
-from chalicelib.request_decoding import MAX_IMAGE_BYTES as ENGINE_MAX_BYTES
+from chalicelib.engines.base import Image
+from chalicelib.image_checks import open_image
+from chalicelib.limits import MAX_IMAGE_BYTES as ENGINE_MAX_BYTES
+from chalicelib.limits import MAX_LONG_SIDE, MIN_SIDE_PX
 
-MAX_LONG_SIDE = 4096
 # Large JPEGs are decoded at a reduced DCT scale only if the long side stays
 # at least this; below it they are decoded in full and resized to MAX_LONG_SIDE.
 DRAFT_MIN_SIDE = 3 * MAX_LONG_SIDE // 4
@@ -61,9 +62,10 @@ def normalise(image: Image) -> Image:
         if _passes_as_is(img, image):
             return image
         pixels = _decode(img)
-        data = _encode(pixels)   # inside: pixels may share the open image's memory
-    return Image(data=data, format="JPEG", width=pixels.width, height=pixels.height,
-                 field=image.field)
+        data = _encode(pixels)  # inside: pixels may share the open image's memory
+    return Image(
+        data=data, format="JPEG", width=pixels.width, height=pixels.height, field=image.field
+    )
 
 
 def _orientation(img: PILImage.Image) -> int:
@@ -76,7 +78,7 @@ def _orientation(img: PILImage.Image) -> int:
                 exif = img.getexif()
             else:
                 exif = PILImage.Exif()
-                exif.load(exif_bytes)
+                exif.load(bytes(exif_bytes or b""))
             return int(exif.get(_EXIF_ORIENTATION, 1) or 1)
         except Exception:  # unreadable EXIF: treat as upright, as browsers do
             return 1
@@ -95,7 +97,7 @@ def _passes_as_is(img: PILImage.Image, image: Image) -> bool:
     return _orientation(img) in (1, 0)
 
 
-def _target_size(width: int, height: int) -> tuple:
+def _target_size(width: int, height: int) -> tuple[int, int]:
     scale = min(1.0, MAX_LONG_SIDE / max(width, height))
     # Never let a very elongated image's short side fall under the minimum.
     scale = max(scale, min(1.0, MIN_SIDE_PX / min(width, height)))
@@ -110,15 +112,17 @@ def _decode(img: PILImage.Image) -> PILImage.Image:
         # least DRAFT_MIN_SIDE (a 48 MP 8000x6000 photo decodes at 4000x3000
         # in a quarter of the time and needs no resize at all).
         scale = DRAFT_MIN_SIDE / long_side
-        img.draft(img.mode if img.mode in ("RGB", "L") else None,
-                  (max(1, int(img.width * scale)), max(1, int(img.height * scale))))
+        img.draft(
+            img.mode if img.mode in ("RGB", "L") else None,
+            (max(1, int(img.width * scale)), max(1, int(img.height * scale))),
+        )
     img.seek(0)
     img.load()
     pixels = ImageOps.exif_transpose(img) or img
     pixels = _to_8bit(pixels)
     size = _target_size(*pixels.size)
     if size != pixels.size:
-        pixels = pixels.resize(size, PILImage.LANCZOS, reducing_gap=3.0)
+        pixels = pixels.resize(size, PILImage.Resampling.LANCZOS, reducing_gap=3.0)
     return pixels
 
 
@@ -142,7 +146,8 @@ def _to_8bit(img: PILImage.Image) -> PILImage.Image:
 
 def has_alpha(img: PILImage.Image) -> bool:
     return img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-        img.mode in ("P", "L", "RGB", "1") and "transparency" in img.info)
+        img.mode in ("P", "L", "RGB", "1") and "transparency" in img.info
+    )
 
 
 def flatten_alpha(img: PILImage.Image) -> PILImage.Image:
@@ -154,7 +159,9 @@ def flatten_alpha(img: PILImage.Image) -> PILImage.Image:
 
 def _max_value(img: PILImage.Image) -> float:
     extrema = img.getextrema()
-    return float(extrema[1]) if extrema else 255.0
+    # One band: (min, max); several: ((min, max), ...), of which the first.
+    top = extrema[1] if extrema else 255.0
+    return float(top if not isinstance(top, tuple) else top[1])
 
 
 def _cmyk_to_rgb(img: PILImage.Image) -> PILImage.Image:
@@ -162,16 +169,20 @@ def _cmyk_to_rgb(img: PILImage.Image) -> PILImage.Image:
     if icc:
         try:
             from PIL import ImageCms
+
             source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            return ImageCms.profileToProfile(img, source, ImageCms.createProfile("sRGB"),
-                                             outputMode="RGB")
+            converted = ImageCms.profileToProfile(
+                img, source, ImageCms.createProfile("sRGB"), outputMode="RGB"
+            )
+            if converted is not None:
+                return converted
         except Exception:  # a broken profile: fall back to the plain formula
             pass
     return img.convert("RGB")
 
 
 def _encode(pixels: PILImage.Image) -> bytes:
-    quality: Optional[int] = JPEG_QUALITY
+    quality: int | None = JPEG_QUALITY
     qualities = iter(_FALLBACK_QUALITIES)
     while True:
         buf = io.BytesIO()
@@ -179,7 +190,9 @@ def _encode(pixels: PILImage.Image) -> bytes:
         if buf.tell() <= ENGINE_MAX_BYTES:
             return buf.getvalue()
         quality = next(qualities, None)
-        if quality is None:     # still too large: 3/4 the size, lowest quality
+        if quality is None:  # still too large: 3/4 the size, lowest quality
             quality = _FALLBACK_QUALITIES[-1]
-            pixels = pixels.resize((max(1, pixels.width * 3 // 4),
-                                    max(1, pixels.height * 3 // 4)), PILImage.LANCZOS)
+            pixels = pixels.resize(
+                (max(1, pixels.width * 3 // 4), max(1, pixels.height * 3 // 4)),
+                PILImage.Resampling.LANCZOS,
+            )

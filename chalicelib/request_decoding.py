@@ -6,22 +6,19 @@ object (the original sample client double-encodes with
 ``data:image/...;base64,`` prefix, line breaks or spaces, standard or
 URL-safe alphabet, with or without padding. Nothing else: no URLs or paths,
 so the server never fetches anything. Sizes are checked before decoding."""
+
 from __future__ import annotations
 
 import base64
 import binascii
 import json
 import re
-from typing import Any, Dict, Optional
+from typing import Any
 
-from chalicelib.errors import ApiError
+from chalicelib import errors
+from chalicelib.limits import MAX_BODY_BYTES, MAX_IMAGE_BYTES
 
 FIELDS = ("dl", "selfie")
-# Lambda's synchronous request limit; API Gateway itself allows 10 MB.
-MAX_BODY_BYTES = 6 * 1024 * 1024
-# Rekognition's limit for image bytes; the offline engine keeps the same
-# contract so a client that works locally works in the cloud.
-MAX_IMAGE_BYTES = 5 * 1024 * 1024
 _MAX_BASE64_CHARS = 4 * -(-MAX_IMAGE_BYTES // 3)
 # Room for a data-URI prefix and MIME line breaks (2 chars per 76).
 _MAX_RAW_CHARS = _MAX_BASE64_CHARS * 78 // 76 + 256
@@ -31,83 +28,70 @@ _WHITESPACE = re.compile(r"\s+")
 _BASE64_CHARS = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
 
 
-def parse_body(raw: bytes, content_type: Optional[str] = None) -> Dict[str, bytes]:
+def parse_body(raw: bytes, content_type: str | None = None) -> dict[str, bytes]:
     """Return {"dl": bytes, "selfie": bytes} or raise ApiError."""
     payload = load_payload(raw, content_type)
     return {field: decode_image_field(payload, field) for field in FIELDS}
 
 
-def load_payload(raw: bytes, content_type: Optional[str] = None) -> Dict[str, Any]:
+def load_payload(raw: bytes, content_type: str | None = None) -> dict[str, Any]:
     """The request's JSON object (images still base64), or raise ApiError. A
     missing Content-Type is taken as JSON, as API Gateway and Chalice do."""
     media_type = (content_type or "application/json").split(";")[0].strip().lower()
     if media_type != "application/json":
-        raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE",
-                       "Send the request as Content-Type: application/json.")
+        raise errors.unsupported_media_type()
     if len(raw) > MAX_BODY_BYTES:
-        raise ApiError(413, "BODY_TOO_LARGE",
-                       f"The request body is over {MAX_BODY_BYTES} bytes; "
-                       "downscale the images (2 MB each is plenty).")
+        raise errors.body_too_large()
     payload = _load_json(raw)
     if isinstance(payload, str):
         payload = _load_json(payload.encode("utf-8", "surrogatepass"))
     if not isinstance(payload, dict):
-        raise ApiError(400, "INVALID_JSON",
-                       'The body must be a JSON object: {"dl": "<base64>", "selfie": "<base64>"}.')
+        raise errors.invalid_json(
+            'The body must be a JSON object: {"dl": "<base64>", "selfie": "<base64>"}.'
+        )
     return payload
 
 
 def _load_json(raw: bytes) -> Any:
     if not raw.strip():
-        raise ApiError(400, "EMPTY_BODY",
-                       'The body is empty; send {"dl": "<base64>", "selfie": "<base64>"}.')
+        raise errors.empty_body()
     try:
         return json.loads(raw, object_pairs_hook=_no_repeated_image_fields)
     except (ValueError, RecursionError):
         # ValueError covers bad JSON and bad UTF-8; RecursionError deep nesting.
-        raise ApiError(400, "INVALID_JSON", "The body is not valid JSON.") from None
+        raise errors.invalid_json() from None
 
 
-def _no_repeated_image_fields(pairs: list) -> Dict[str, Any]:
+def _no_repeated_image_fields(pairs: list) -> dict[str, Any]:
     """A repeated "dl" or "selfie" is rejected: parsers disagree on which copy
     wins (first, last, error), so a gateway or log and this service could
     read different images. Other repeated keys are ignored like any unknown field."""
-    obj: Dict[str, Any] = {}
+    obj: dict[str, Any] = {}
     for key, value in pairs:
         if key in obj and key in FIELDS:
-            raise ApiError(400, "INVALID_JSON",
-                           f'The field "{key}" appears more than once.', key)
+            raise errors.invalid_json(f'The field "{key}" appears more than once.', key)
         obj[key] = value
     return obj
 
 
-def decode_image_field(payload: Dict[str, Any], field: str) -> bytes:
+def decode_image_field(payload: dict[str, Any], field: str) -> bytes:
     value = payload.get(field)
     if value is None or value == "":
-        raise ApiError(400, "MISSING_FIELD", f'The field "{field}" is missing or empty.', field)
+        raise errors.missing_field(field)
     if not isinstance(value, str):
-        raise ApiError(400, "INVALID_FIELD_TYPE",
-                       f'The field "{field}" must be a base64 string.', field)
+        raise errors.invalid_field_type(field)
     if len(value) > _MAX_RAW_CHARS:
-        raise _image_too_large(field)
+        raise errors.image_too_large(field)
     text = _WHITESPACE.sub("", _DATA_URI.sub("", value, count=1))
     text = text.replace("-", "+").replace("_", "/").rstrip("=")
     if len(text) > _MAX_BASE64_CHARS:
-        raise _image_too_large(field)
+        raise errors.image_too_large(field)
     if not text or len(text) % 4 == 1 or not _BASE64_CHARS.match(text):
-        raise ApiError(400, "INVALID_BASE64",
-                       f'The field "{field}" is not valid base64 of an image file '
-                       "(URLs and file paths are not accepted).", field)
+        raise errors.invalid_base64(field)
     try:
         data = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError):
-        raise ApiError(400, "INVALID_BASE64",
-                       f'The field "{field}" is not valid base64.', field) from None
+        raise errors.invalid_base64(field) from None
     if len(data) > MAX_IMAGE_BYTES:
-        raise _image_too_large(field)
+        raise errors.image_too_large(field)
     return data
-
-
-def _image_too_large(field: str) -> ApiError:
-    return ApiError(413, "IMAGE_TOO_LARGE",
-                    f"The image is over {MAX_IMAGE_BYTES} bytes; downscale it.", field)

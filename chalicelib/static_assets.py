@@ -7,23 +7,23 @@ API Gateway passes str bodies through untouched, while bytes bodies would need
 binary media types. The page loads its script and style by relative URL, so it
 works under an API Gateway stage prefix (/api/) and on `chalice local` alike.
 The page never holds an API key (see docs/web-page.md)."""
+
 from __future__ import annotations
 
 import base64
 import hashlib
 import re
 from pathlib import Path
-from typing import Dict, Optional
 
-from chalice import Response
+from chalice.app import Response
 
-from chalicelib.errors import ApiError
+from chalicelib import errors
 from chalicelib.responses import error_response, read_text, text_headers
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 # name -> content type: the whitelist of what GET /static/{name} serves.
-ASSETS: Dict[str, str] = {
+ASSETS: dict[str, str] = {
     "app.js": "application/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
 }
@@ -42,15 +42,18 @@ def _content_security_policy(html: str) -> str:
     # hash; everything else must come from the app itself. blob: images are
     # the downscaled photos, mediastream: the camera preview.
     hashes = " ".join(
-        "'sha256-%s'" % base64.b64encode(hashlib.sha256(m.encode("utf-8")).digest()).decode()
-        for m in _INLINE_SCRIPT.findall(html))
-    return ("default-src 'none'; script-src 'self' %s; style-src 'self'; "
-            "img-src 'self' blob: data:; media-src 'self' blob: mediastream:; "
-            "connect-src 'self'; base-uri 'none'; form-action 'none'; "
-            "frame-ancestors 'none'" % hashes).replace("  ", " ")
+        f"'sha256-{base64.b64encode(hashlib.sha256(m.encode('utf-8')).digest()).decode()}'"
+        for m in _INLINE_SCRIPT.findall(html)
+    )
+    return (
+        f"default-src 'none'; script-src 'self' {hashes}; style-src 'self'; "
+        "img-src 'self' blob: data:; media-src 'self' blob: mediastream:; "
+        "connect-src 'self'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    ).replace("  ", " ")
 
 
-def page_response(request_id: Optional[str] = None) -> Response:
+def page_response(request_id: str | None = None) -> Response:
     html = _read(PAGE)
     headers = text_headers(PAGE_TYPE, request_id)
     headers["Content-Security-Policy"] = _content_security_policy(html)
@@ -61,6 +64,7 @@ def page_response(request_id: Optional[str] = None) -> Response:
 def asset_response(name: str, request_id: str) -> Response:
     content_type = ASSETS.get(name)
     if content_type is None:
-        return error_response(ApiError(404, "NOT_FOUND", "No such file."), request_id)
-    return Response(body=_read(name), status_code=200,
-                    headers=text_headers(content_type, request_id))
+        return error_response(errors.not_found(), request_id)
+    return Response(
+        body=_read(name), status_code=200, headers=text_headers(content_type, request_id)
+    )

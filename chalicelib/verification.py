@@ -1,12 +1,14 @@
 """One verification, from the raw request body to the response body:
-decode, check both images, normalise them (chalicelib.image_normalise),
-compare on the stage's engine, decide, log."""
+decode, check and normalise both images (chalicelib.images), compare on the
+stage's engine, decide, log."""
+
 from __future__ import annotations
 
 import time
 import traceback
-from typing import Any, Dict, Optional
+from typing import Any
 
+from chalicelib import errors
 from chalicelib.decision import MATCH, decide
 from chalicelib.documents import service as documents
 from chalicelib.engines import engine_for
@@ -22,24 +24,32 @@ def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 1)
 
 
-def verify(raw_body: bytes, content_type: Optional[str], settings: Settings,
-           request_id: str) -> Dict[str, Any]:
+def verify(
+    raw_body: bytes, content_type: str | None, settings: Settings, request_id: str
+) -> dict[str, Any]:
     """Return the 200 response body, or raise ApiError. Logs one line either way."""
     start = time.perf_counter()
-    log: Dict[str, Any] = {"request_id": request_id, "stage": settings.stage,
-                           "engine": settings.engine, "body_bytes": len(raw_body)}
+    log: dict[str, Any] = {
+        "request_id": request_id,
+        "stage": settings.stage,
+        "engine": settings.engine,
+        "body_bytes": len(raw_body),
+    }
     reading = None
     try:
         payload = load_payload(raw_body, content_type)
         images = {field: decode_image_field(payload, field) for field in FIELDS}
         expected = documents.parse_expected(payload)
         log.update(dl_bytes=len(images["dl"]), selfie_bytes=len(images["selfie"]))
+        # Both checked (cheap, header only) before either is converted: the
+        # same steps as chalicelib.images.prepare, split to keep that order.
         document = check_image(images["dl"], "dl")
         selfie = check_image(images["selfie"], "selfie")
-        # Both checked (cheap, header only) before either is converted.
         document, selfie = normalise(document), normalise(selfie)
-        log.update(dl_reencoded=document.data is not images["dl"],
-                   selfie_reencoded=selfie.data is not images["selfie"])
+        log.update(
+            dl_reencoded=document.data is not images["dl"],
+            selfie_reencoded=selfie.data is not images["selfie"],
+        )
         engine = engine_for(settings.engine, settings.engine_options)
         engine_start = time.perf_counter()
         reading = documents.start(document, settings)  # in parallel, never after
@@ -50,15 +60,32 @@ def verify(raw_body: bytes, content_type: Optional[str], settings: Settings,
     except ApiError as error:
         if reading is not None:
             reading.cancel()  # only stops a read that has not started yet
-        log_event("verification", **log, status=error.status, code=error.code,
-                  field=error.field, total_ms=_ms(start))
+        if error.__cause__ is not None and error.status >= 500:
+            log_failure("engine_error", error.__cause__, request_id)
+        log_event(
+            "verification",
+            **log,
+            status=error.status,
+            code=str(error.code),
+            field=error.field,
+            total_ms=_ms(start),
+        )
         raise
     similarity = round(comparison.similarity, 2)
     decision, reasons = documents.apply(
-        decide(similarity, settings.threshold, settings.review_floor), read, settings)
-    log_event("verification", **log, status=200, decision=decision,
-              similarity=similarity, faces_in_selfie=comparison.faces_in_selfie,
-              reasons=reasons, **(read.log_fields() if read else {}), total_ms=_ms(start))
+        decide(similarity, settings.threshold, settings.review_floor), read, settings
+    )
+    log_event(
+        "verification",
+        **log,
+        status=200,
+        decision=decision,
+        similarity=similarity,
+        faces_in_selfie=comparison.faces_in_selfie,
+        reasons=reasons,
+        **(read.log_fields() if read else {}),
+        total_ms=_ms(start),
+    )
     body = {
         "verified": decision == MATCH,
         "decision": decision,
@@ -77,11 +104,17 @@ def verify(raw_body: bytes, content_type: Optional[str], settings: Settings,
     return body
 
 
+def log_failure(event: str, exc: BaseException, request_id: str) -> None:
+    """Log where a failure happened: the exception type and frames, never its
+    message, which could quote input."""
+    frames = [
+        f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}"
+        for f in traceback.extract_tb(exc.__traceback__)
+    ]
+    log_event(event, request_id=request_id, error=type(exc).__name__, frames=frames)
+
+
 def internal_error(exc: BaseException, request_id: str) -> ApiError:
-    """Log where our code failed (type and frames, never the message, which
-    could quote input) and return the opaque 500 the caller sees."""
-    frames = [f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}"
-              for f in traceback.extract_tb(exc.__traceback__)]
-    log_event("internal_error", request_id=request_id, error=type(exc).__name__,
-              frames=frames)
-    return ApiError(500, "INTERNAL_ERROR", "Something went wrong on our side; retry later.")
+    """Log where our code failed and return the opaque 500 the caller sees."""
+    log_failure("internal_error", exc, request_id)
+    return errors.internal()

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark of the offline face engine against a labelled pairs CSV.
 
-For the engine (chalicelib/local_engine.py) and for the NAIVE pipeline that
+For the engine (chalicelib/engines/local.py) and for the NAIVE pipeline that
 face_recognition uses (full resolution, HOG with one x2 upsample on both
 images, landmarks and descriptor on the full image), each run in its own
 process so that peak memory is its own:
@@ -13,7 +13,7 @@ process so that peak memory is its own:
 - a PNG plot: score histograms with the threshold and review band, and DET
   curves of both pipelines.
 
-    python scripts/bench_engine.py [--pairs ../shared/faces/pairs.csv] [--limit N]
+    python -m scripts.bench_engine [--pairs ../shared/faces/pairs.csv] [--limit N]
 
 Image paths in the CSV are relative to it; image_a plays the document, image_b
 the selfie. Needs matplotlib (plot) besides requirements-local.txt.
@@ -30,8 +30,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import pair_scoring as ps  # noqa: E402
+from scripts import pair_scoring as ps
 
 SYNTHETIC_REPEATS = 21
 NAIVE_SYNTHETIC_REPEATS = 3
@@ -48,7 +47,7 @@ def make_synthetic(faces_dir: Path) -> dict:
     import numpy as np
     from PIL import Image as PILImage
     import dlib
-    import face_samples as fs
+    from scripts import face_samples as fs
 
     source = PILImage.open(faces_dir / "face_recognition" / "obama.jpg").convert("RGB")
     rect = max(dlib.get_frontal_face_detector()(np.asarray(source), 0), key=lambda r: r.area())
@@ -64,7 +63,7 @@ def make_synthetic(faces_dir: Path) -> dict:
 def _engine_image(data: bytes, field: str):
     import io
     from PIL import Image as PILImage
-    from chalicelib.engine import Image
+    from chalicelib.engines.base import Image
     with PILImage.open(io.BytesIO(data)) as img:
         return Image(data, img.format, img.width, img.height, field)
 
@@ -92,7 +91,7 @@ def run_local(pairs, images: dict, synthetic: dict, quiet: bool) -> dict:
     }
     outcomes = ps.score_with_engine(pairs, engine, None if quiet else _progress("engine"),
                                     images)
-    from chalicelib import local_engine
+    from chalicelib.engines import local as local_engine
     return {"outcomes": outcomes, "synthetic": timing, "peak_mb": _peak_mb(),
             "model_loads": local_engine.model_loads()}
 
@@ -123,7 +122,7 @@ class Naive:
 
     def compare(self, a: bytes, b: bytes):
         import numpy as np
-        from chalicelib.local_engine import similarity_from_distance
+        from chalicelib.engines.local import similarity_from_distance
         da, db = self.describe(a), self.describe(b)
         if da is None or db is None:
             return None
@@ -151,7 +150,7 @@ def run_naive(pairs, images: dict, synthetic: dict, quiet: bool) -> dict:
         if not quiet:
             _progress("naive images")(i + 1, len(paths))
     import numpy as np
-    from chalicelib.local_engine import similarity_from_distance
+    from chalicelib.engines.local import similarity_from_distance
     outcomes = []
     for pair in pairs:
         (da, ta), (db, tb) = described[pair.a], described[pair.b]
@@ -218,7 +217,7 @@ def _pair_lines(outcomes, threshold: float, review_floor: float) -> list:
 
 
 def main(argv=None) -> int:
-    from chalicelib import local_engine
+    from chalicelib.engines import local as local_engine
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=Path, default=ps.SHARED_PAIRS)
     parser.add_argument("--limit", type=int, default=0, help="first N pairs only")
@@ -246,7 +245,7 @@ def main(argv=None) -> int:
     print(f"{os.cpu_count()} CPUs; {len(pairs)} pairs from {args.pairs}", flush=True)
 
     local = _in_child(run_local, pairs, images, synthetic, args.quiet)
-    lines = summarise("engine (chalicelib/local_engine.py)", local, args.threshold,
+    lines = summarise("engine (chalicelib/engines/local.py)", local, args.threshold,
                       args.review_floor)
     curves = [("engine",) + ps.split(local["outcomes"])]
     if not args.skip_naive:

@@ -3,7 +3,7 @@
 Rekognition call (a Stubber answers instantly) for two ~1 MB JPEGs, and the
 cold import time of `app` with the dev stage's settings.
 
-    python scripts/bench_handler.py [--calls 100]"""
+    python -m scripts.bench_handler [--calls 100]"""
 from __future__ import annotations
 
 import argparse
@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("IPS_LOG_LEVEL", "WARNING")  # one line per call would drown the figures
 DEV_ENV = {"IPS_STAGE": "dev", "IPS_ENGINE": "rekognition"}
@@ -37,26 +36,19 @@ def jpeg_of_about(target_bytes: int) -> bytes:
 
 def handler_times(calls: int) -> list:
     import base64
-    import boto3
-    from botocore.stub import Stubber
+
     from chalice.test import Client
 
     os.environ.update(DEV_ENV)
     from app import app
-    from chalicelib import rekognition_engine
+    from tests.support.rekognition_stub import answer, stubbed
 
-    client = boto3.client("rekognition", aws_access_key_id="x", aws_secret_access_key="x")
-    rekognition_engine._client = client
-    canned = {"SourceImageFace": {"BoundingBox": {"Left": .1, "Top": .1, "Width": .3, "Height": .4},
-                                  "Confidence": 99.0},
-              "FaceMatches": [{"Similarity": 97.0, "Face": {"BoundingBox": {
-                  "Left": .2, "Top": .2, "Width": .3, "Height": .4}, "Confidence": 99.0}}],
-              "UnmatchedFaces": []}
+    canned = answer(97.0)
     dl, selfie = jpeg_of_about(1_000_000), jpeg_of_about(1_000_000)
     body = json.dumps({"dl": base64.b64encode(dl).decode(), "selfie": base64.b64encode(selfie).decode()})
     print(f"images: dl {len(dl)} B, selfie {len(selfie)} B, body {len(body)} B")
     times = []
-    with Stubber(client) as stubber, Client(app, stage_name="dev") as http:
+    with stubbed("rekognition") as stubber, Client(app, stage_name="dev") as http:
         for _ in range(calls + 5):
             stubber.add_response("compare_faces", canned)
             start = time.perf_counter()

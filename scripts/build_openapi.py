@@ -1,8 +1,8 @@
 """Regenerates chalicelib/openapi.json (what GET /openapi.json serves and what
 `chalice package` ships) from openapi.yaml (the source people edit).
 
-    python scripts/build_openapi.py          # write it
-    python scripts/build_openapi.py --check  # exit 1 if it is out of date
+    python -m scripts.build_openapi          # write it
+    python -m scripts.build_openapi --check  # exit 1 if it is out of date
 
 The JSON copy is committed so the Lambda package needs no YAML parser;
 tests/test_openapi_contract.py fails when the two differ."""
@@ -29,7 +29,7 @@ def main(argv: list) -> int:
     if "--check" in argv:
         current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
         if current != text:
-            print(f"{TARGET.relative_to(ROOT)} is out of date: run python scripts/build_openapi.py")
+            print(f"{TARGET.relative_to(ROOT)} is out of date: run python -m scripts.build_openapi")
             return 1
         return 0
     TARGET.write_text(text, encoding="utf-8")

@@ -2,7 +2,7 @@
 """Recommend a similarity threshold for the offline engine from your own
 labelled pairs, for a target false-match rate.
 
-    python scripts/calibrate.py my_pairs.csv [--target-fmr 0.001] [--plot artifacts/calibration.png]
+    python -m scripts.calibrate my_pairs.csv [--target-fmr 0.001] [--plot artifacts/calibration.png]
 
 The CSV has the columns image_a,image_b,same_person (1 same person, 0
 different); paths are relative to the CSV; image_a is verified as the
@@ -23,8 +23,7 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import pair_scoring as ps  # noqa: E402
+from scripts import pair_scoring as ps
 
 TABLE_THRESHOLDS = (50, 55, 60, 63.5, 65, 70, 75, 80, 85, 90, 95)
 

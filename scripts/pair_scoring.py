@@ -19,11 +19,9 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
-from chalicelib.engine import EngineOptions, Image  # noqa: E402
-from chalicelib.errors import ApiError  # noqa: E402
+from chalicelib.engines.base import EngineOptions, Image
+from chalicelib.errors import ApiError
 
 DEFAULT_THRESHOLD = 80.0      # the API's default similarity threshold
 SHARED_PAIRS = REPO.parent / "shared" / "faces" / "pairs.csv"
@@ -98,7 +96,7 @@ def score_with_engine(pairs: Sequence[Pair], engine,
 
 
 def local_engine(options: Optional[EngineOptions] = None):
-    from chalicelib.local_engine import LocalEngine
+    from chalicelib.engines.local import LocalEngine
     return LocalEngine(options or EngineOptions())
 
 
@@ -159,7 +157,7 @@ def threshold_for_fmr(impostor: Sequence[Optional[float]], target_fmr: float) ->
 
 
 def tradeoff_table(genuine, impostor, thresholds: Iterable[float]) -> str:
-    from chalicelib.local_engine import distance_from_similarity
+    from chalicelib.engines.local import distance_from_similarity
     lines = [f"{'threshold':>9} {'distance':>8} {'FMR':>8} {'false matches':>14} "
              f"{'FNMR':>7} {'false non-matches':>18}"]
     for t in thresholds:

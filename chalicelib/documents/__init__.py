@@ -1,52 +1,60 @@
-"""Picks the stage's document reader, once per process: the offline OCR on
-the local engine, Textract AnalyzeID on the cloud stages. Reader modules are
-imported only when used, so the cloud stages never load numpy, onnxruntime
-or rapidocr (none of which is in the Lambda package)."""
+"""Document readers: what the identity document says, and whether it holds.
+
+One interface (``base.DocumentReader``), two implementations picked per stage:
+
+- ``textract``: Amazon Textract AnalyzeID, plus the MRZ parser over the text
+  it returns (cloud stages);
+- ``local``: RapidOCR's PP-OCR models on onnxruntime, offline (the local stage).
+
+``reader_for(settings)`` returns the stage's reader. Each implementation is
+imported only when used: the cloud stages never load numpy, onnxruntime or
+rapidocr (none of which is in the Lambda package)."""
+
 from __future__ import annotations
 
+import importlib.util
 import threading
 from datetime import date
-from typing import TYPE_CHECKING, Dict
+from typing import TYPE_CHECKING
 
 from chalicelib.documents.base import UNAVAILABLE, DocumentRead, DocumentReader
-from chalicelib.engine import Image
+from chalicelib.engines.base import Image
 
 if TYPE_CHECKING:
     from chalicelib.settings import Settings
 
-_readers: Dict[str, DocumentReader] = {}
+_local: list[DocumentReader] = []
 _lock = threading.Lock()
 
 
 class UnavailableReader:
     """A deployment without the offline OCR installed: never reads."""
+
     name = "unavailable"
 
     def read(self, image: Image, today: date) -> DocumentRead:
         return DocumentRead.unread(UNAVAILABLE)
 
 
-def _create(engine: str) -> DocumentReader:
-    if engine == "local":
-        try:
-            import onnxruntime  # noqa: F401
-            import rapidocr  # noqa: F401
-        except ImportError:
-            return UnavailableReader()
-        from chalicelib.documents.local import LocalReader
-        return LocalReader()
-    from chalicelib.documents.textract import TextractReader
-    return TextractReader()
+def reader_for(settings: Settings) -> DocumentReader:
+    """Offline OCR where the face engine is the offline one (the local
+    stage), Textract everywhere else."""
+    if settings.engine != "local":
+        from chalicelib import aws
+        from chalicelib.documents.textract import TextractReader
 
-
-def reader_for(settings: "Settings") -> DocumentReader:
-    """The stage's reader: offline OCR where the face engine is the offline
-    one (the local stage), Textract everywhere else."""
-    kind = "local" if settings.engine == "local" else "cloud"
-    reader = _readers.get(kind)
-    if reader is None:
+        # Cheap to build: the client it wraps is the process's one (chalicelib.aws).
+        return TextractReader(client=aws.client("textract"))
+    if not _local:
         with _lock:
-            reader = _readers.get(kind)
-            if reader is None:
-                reader = _readers[kind] = _create(kind)
-    return reader
+            if not _local:
+                _local.append(_local_reader())
+    return _local[0]
+
+
+def _local_reader() -> DocumentReader:
+    if not all(importlib.util.find_spec(name) for name in ("onnxruntime", "rapidocr")):
+        return UnavailableReader()  # a deployment without requirements-local.txt
+    from chalicelib.documents.local import LocalReader
+
+    return LocalReader()

@@ -1,26 +1,42 @@
 """The document checks every reader's output goes through: expiry against
 today, minimum age, and the data the person typed compared with the
 document (tolerant of case, accents, MRZ transliteration and name order)."""
+
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable, Optional, Set
 
 from chalicelib.documents.base import DocumentChecks, DocumentRead, DocumentResult
 
 # ICAO 9303 Part 3 transliterations that differ from simply dropping the accent.
-_ICAO = {"Ä": "AE", "Ö": "OE", "Ü": "UE", "ß": "SS", "Å": "AA", "Æ": "AE", "Ø": "OE",
-         "Þ": "TH", "Ð": "D", "Œ": "OE", "Ĳ": "IJ", "Ł": "L", "Đ": "D", "Ħ": "H", "Ŧ": "T"}
+_ICAO = {
+    "Ä": "AE",
+    "Ö": "OE",
+    "Ü": "UE",
+    "ß": "SS",
+    "Å": "AA",
+    "Æ": "AE",
+    "Ø": "OE",
+    "Þ": "TH",
+    "Ð": "D",
+    "Œ": "OE",
+    "Ĳ": "IJ",
+    "Ł": "L",
+    "Đ": "D",
+    "Ħ": "H",
+    "Ŧ": "T",
+}
 
 
 @dataclass(frozen=True)
 class Expected:
-    surname: Optional[str] = None
-    given_names: Optional[str] = None
-    date_of_birth: Optional[date] = None
+    surname: str | None = None
+    given_names: str | None = None
+    date_of_birth: date | None = None
 
     def any(self) -> bool:
         return any(v is not None for v in (self.surname, self.given_names, self.date_of_birth))
@@ -31,7 +47,7 @@ def _plain(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def name_variants(text: str) -> Set[str]:
+def name_variants(text: str) -> set[str]:
     """Every spelling a document may use for a name, as sorted upper-case
     words: accents dropped (É -> E) or ICAO-transliterated (Ä -> AE)."""
     upper = text.upper()
@@ -51,17 +67,21 @@ def age_on(birth: date, today: date) -> int:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
-def _verdict(ok: Optional[bool]) -> Optional[str]:
+def _verdict(ok: bool | None) -> str | None:
     return None if ok is None else ("pass" if ok else "fail")
 
 
-def _all(results: Iterable[bool]) -> Optional[bool]:
+def _all(results: Iterable[bool]) -> bool | None:
     values = list(results)
     return all(values) if values else None
 
 
-def run_checks(document: DocumentRead, today: date, min_age: Optional[int] = None,
-               expected: Optional[Expected] = None) -> DocumentResult:
+def run_checks(
+    document: DocumentRead,
+    today: date,
+    min_age: int | None = None,
+    expected: Expected | None = None,
+) -> DocumentResult:
     if not document.read:
         return DocumentResult(document)
     fields = document.fields
@@ -72,11 +92,14 @@ def run_checks(document: DocumentRead, today: date, min_age: Optional[int] = Non
     compared = []
     if expected is not None:
         if expected.surname is not None:
-            compared.append(fields.surname is not None
-                            and names_match(expected.surname, fields.surname))
+            compared.append(
+                fields.surname is not None and names_match(expected.surname, fields.surname)
+            )
         if expected.given_names is not None:
-            compared.append(fields.given_names is not None
-                            and names_match(expected.given_names, fields.given_names))
+            compared.append(
+                fields.given_names is not None
+                and names_match(expected.given_names, fields.given_names)
+            )
         if expected.date_of_birth is not None:
             compared.append(expected.date_of_birth == fields.date_of_birth)
     checks = DocumentChecks(

@@ -2,12 +2,14 @@
 otherwise the labelled fields of a US driving licence (AAMVA card design:
 "4d DLN", "3 DOB", "4b EXP", "1" family name, "2" given names; the value sits
 after its label or in the box under it)."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import List, Optional, Sequence
+from typing import Any
 
 from chalicelib.documents.base import DocumentFields, DocumentRead
 from chalicelib.documents.mrz import MrzResult, read_mrz
@@ -16,6 +18,7 @@ from chalicelib.documents.mrz import MrzResult, read_mrz
 @dataclass(frozen=True)
 class TextBox:
     """One line of text and where it is (pixels; top-left origin)."""
+
     text: str
     left: float = 0.0
     top: float = 0.0
@@ -38,9 +41,14 @@ def from_mrz(result: MrzResult, source: str = "mrz") -> DocumentRead:
         expiry_date=result.expiry_date,
         sex=result.sex,
     )
-    return DocumentRead(read=True, source=source, type=result.document_type,
-                        mrz_format=result.format, fields=fields,
-                        check_digits=result.check_digits_ok)
+    return DocumentRead(
+        read=True,
+        source=source,
+        type=result.document_type,
+        mrz_format=result.format,
+        fields=fields,
+        check_digits=result.check_digits_ok,
+    )
 
 
 def read_text(boxes: Sequence[TextBox], today: date) -> DocumentRead:
@@ -61,13 +69,14 @@ _LABELS = {
     "date_of_birth": re.compile(r"^(?:3\s*)?\b(DOB|D\.O\.B|DATE OF BIRTH|BIRTH ?DATE)\b"),
     "expiry_date": re.compile(r"^(?:4B\s*)?\b(EXP|EXPIRES|EXPIRATION|EXP DATE)\b"),
     "document_number": re.compile(
-        r"^(?:4D\s*)?\b(DLN|DL ?NO|DL|LIC(?:ENSE)? ?(?:NO|NUMBER|#)|NUMBER)\b[.:#]?"),
+        r"^(?:4D\s*)?\b(DLN|DL ?NO|DL|LIC(?:ENSE)? ?(?:NO|NUMBER|#)|NUMBER)\b[.:#]?"
+    ),
 }
 _NAME_PREFIX = re.compile(r"^(1|2|LN|FN)\s*[.:]?\s*([A-Z\u00C0-\u024F][A-Z\u00C0-\u024F' ,\-]*)$")
 _NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9 \-]{3,22}[A-Z0-9]$")
 
 
-def _us_date(text: str) -> Optional[date]:
+def _us_date(text: str) -> date | None:
     match = _DATE.search(text)
     if not match:
         return None
@@ -78,7 +87,7 @@ def _us_date(text: str) -> Optional[date]:
         return None
 
 
-def _below(label: TextBox, boxes: Sequence[TextBox]) -> List[TextBox]:
+def _below(label: TextBox, boxes: Sequence[TextBox]) -> list[TextBox]:
     """Boxes under a label, nearest first: starting within a few label
     heights below it and overlapping it horizontally."""
     found = []
@@ -87,21 +96,26 @@ def _below(label: TextBox, boxes: Sequence[TextBox]) -> List[TextBox]:
             continue
         if box.top - label.bottom > label.height * 3:
             continue
-        overlap = min(box.right, label.right + label.height * 4) - max(box.left, label.left - label.height * 2)
+        overlap = min(box.right, label.right + label.height * 4) - max(
+            box.left, label.left - label.height * 2
+        )
         if overlap > 0:
             found.append(box)
     return sorted(found, key=lambda b: (b.top, abs(b.left - label.left)))
 
 
-def _value(label: TextBox, rest: str, boxes: Sequence[TextBox], field: str) -> Optional[object]:
+def _value(label: TextBox, rest: str, boxes: Sequence[TextBox], field: str) -> object | None:
     candidates = [rest] + [b.text.upper().strip() for b in _below(label, boxes)]
     for text in candidates:
         if not text:
             continue
         if field == "document_number":
             compact = text.replace(" ", "")
-            if (_NUMBER.match(text) and sum(c.isdigit() for c in compact) >= 3
-                    and not _DATE.search(text)):
+            if (
+                _NUMBER.match(text)
+                and sum(c.isdigit() for c in compact) >= 3
+                and not _DATE.search(text)
+            ):
                 return compact
         else:
             found = _us_date(text)
@@ -111,7 +125,7 @@ def _value(label: TextBox, rest: str, boxes: Sequence[TextBox], field: str) -> O
 
 
 def read_licence(boxes: Sequence[TextBox]) -> DocumentFields:
-    values: dict = {}
+    values: dict[str, Any] = {}
     for box in boxes:
         text = box.text.upper().strip()
         for field, label in _LABELS.items():
@@ -119,22 +133,25 @@ def read_licence(boxes: Sequence[TextBox]) -> DocumentFields:
                 continue
             match = label.match(text)
             if match:
-                value = _value(box, text[match.end():].strip(" :.#"), boxes, field)
+                value = _value(box, text[match.end() :].strip(" :.#"), boxes, field)
                 if value is not None:
                     values[field] = value
     surname, given = _names(boxes)
-    return DocumentFields(surname=surname, given_names=given,
-                          document_number=values.get("document_number"),
-                          date_of_birth=values.get("date_of_birth"),
-                          expiry_date=values.get("expiry_date"))
+    return DocumentFields(
+        surname=surname,
+        given_names=given,
+        document_number=values.get("document_number"),
+        date_of_birth=values.get("date_of_birth"),
+        expiry_date=values.get("expiry_date"),
+    )
 
 
-def _names(boxes: Sequence[TextBox]) -> tuple:
+def _names(boxes: Sequence[TextBox]) -> tuple[str | None, str | None]:
     """AAMVA: "1 FAMILY NAME" over "2 GIVEN NAMES" (the small "1" is often
     not read, so the surname is the line of letters just above the "2" line)."""
     surname = given = None
     ordered = list(boxes)
-    for i, box in enumerate(ordered):
+    for box in ordered:
         text = box.text.upper().strip()
         match = _NAME_PREFIX.match(text)
         if not match:
@@ -149,9 +166,14 @@ def _names(boxes: Sequence[TextBox]) -> tuple:
     return surname, given
 
 
-def _name_above(box: TextBox, boxes: Sequence[TextBox]) -> Optional[str]:
-    above = [b for b in boxes if b.bottom <= box.top + box.height * 0.3
-             and box.top - b.bottom < box.height * 2 and abs(b.left - box.left) < box.height * 3]
+def _name_above(box: TextBox, boxes: Sequence[TextBox]) -> str | None:
+    above = [
+        b
+        for b in boxes
+        if b.bottom <= box.top + box.height * 0.3
+        and box.top - b.bottom < box.height * 2
+        and abs(b.left - box.left) < box.height * 3
+    ]
     for candidate in sorted(above, key=lambda b: -b.bottom):
         text = candidate.text.upper().strip()
         text = re.sub(r"^1\s*", "", text)

@@ -12,36 +12,40 @@ Speed on two shared cores (docs/document-reading.md has the figures):
   IPS_OCR_THREADS intra-op threads (default 1), so OCR and the face engine
   share the two cores instead of oversubscribing them.
 """
+
 from __future__ import annotations
 
 import io
 import os
 import threading
 import time
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any, List, Optional, Sequence
+from typing import Any
 
 import numpy as np
 from PIL import Image as PILImage
 
 from chalicelib.documents.base import FAILED, DocumentRead
 from chalicelib.documents.fields import TextBox, read_text
-from chalicelib.engine import Image
+from chalicelib.engines.base import Image
 from chalicelib.logs import log_event
 
-DET_SIDE = 640          # detection input, longest side (rapidocr default: min side 736)
-MAX_SIDE = 2000         # crops come from the image downscaled to at most this
-_MIN_LINE_PX = 7        # boxes lower than this are specks, not text
+DET_SIDE = 640  # detection input, longest side (rapidocr default: min side 736)
+MAX_SIDE = 2000  # crops come from the image downscaled to at most this
+_MIN_LINE_PX = 7  # boxes lower than this are specks, not text
 
 
 def _model_dir() -> Path:
     import rapidocr
+
     return Path(rapidocr.__file__).parent / "models"
 
 
 def _new_engine(threads: int) -> Any:
     from rapidocr import RapidOCR
+
     models = _model_dir()
     params = {
         "Global.log_level": "error",
@@ -64,13 +68,14 @@ def _box(points: Any, text: str = "") -> TextBox:
 
 def _crop(image: np.ndarray, points: Any) -> np.ndarray:
     from rapidocr.utils.process_img import get_rotate_crop_image
+
     return get_rotate_crop_image(image, points.astype(np.float32).copy())
 
 
 class LocalReader:
     name = "local-ocr"
 
-    def __init__(self, threads: Optional[int] = None) -> None:
+    def __init__(self, threads: int | None = None) -> None:
         self.threads = threads or int(os.environ.get("IPS_OCR_THREADS", "1"))
         self._local = threading.local()
 
@@ -87,8 +92,13 @@ class LocalReader:
         except Exception as exc:  # an OCR failure never fails the verification
             log_event("document_reader_error", reader=self.name, error=type(exc).__name__)
             return DocumentRead.unread(FAILED)
-        log_event("document_ocr", reader=self.name, read=result.read, source=result.source,
-                  ms=round((time.perf_counter() - start) * 1000, 1))
+        log_event(
+            "document_ocr",
+            reader=self.name,
+            read=result.read,
+            source=result.source,
+            ms=round((time.perf_counter() - start) * 1000, 1),
+        )
         return result
 
     def read_array(self, pixels: np.ndarray, today: date) -> DocumentRead:
@@ -101,24 +111,28 @@ class LocalReader:
         for turns in (1, 3):
             if result.read:
                 break
-            result = self._read_upright(np.ascontiguousarray(np.rot90(pixels, turns)), today,
-                                        use_cls=False)
+            result = self._read_upright(
+                np.ascontiguousarray(np.rot90(pixels, turns)), today, use_cls=False
+            )
         return result
 
     def _read_upright(self, pixels: np.ndarray, today: date, use_cls: bool) -> DocumentRead:
         engine = self._engine()
         detected = engine(pixels, use_det=True, use_cls=False, use_rec=False)
         points = [] if detected.boxes is None else list(detected.boxes)
-        boxes = [(p, _box(p)) for p in points
-                 if min(_box(p).height, _box(p).right - _box(p).left) >= _MIN_LINE_PX]
+        boxes = [
+            (p, _box(p))
+            for p in points
+            if min(_box(p).height, _box(p).right - _box(p).left) >= _MIN_LINE_PX
+        ]
         if not use_cls:
             # An MRZ line is long and thin, possibly cut into pieces (by a
             # drawn box, a gap): recognise those rows alone first.
             rows = _mrz_rows(boxes, pixels.shape[1], pixels.shape[0])
             if rows:
                 flat = [item for row in rows for item in row]
-                texts = iter(self._recognise(engine, pixels, [p for p, _ in flat], use_cls))
-                lines = [TextBox("".join(next(texts) for _ in row), *_extent(row)) for row in rows]
+                read = iter(self._recognise(engine, pixels, [p for p, _ in flat], use_cls))
+                lines = [TextBox("".join(next(read) for _ in row), *_extent(row)) for row in rows]
                 found = read_text(lines, today)
                 if found.read and found.source == "mrz":
                     return found
@@ -126,8 +140,9 @@ class LocalReader:
         return read_text(_with_text(boxes, texts), today)
 
     @staticmethod
-    def _recognise(engine: Any, pixels: np.ndarray, points: Sequence[Any],
-                   use_cls: bool) -> List[str]:
+    def _recognise(
+        engine: Any, pixels: np.ndarray, points: Sequence[Any], use_cls: bool
+    ) -> list[str]:
         texts = []
         for p in points:
             out = engine(_crop(pixels, p), use_det=False, use_cls=use_cls, use_rec=True)
@@ -136,19 +151,23 @@ class LocalReader:
         return texts
 
 
-def _extent(row: Sequence[Any]) -> tuple:
-    return (min(b.left for _, b in row), min(b.top for _, b in row),
-            max(b.right for _, b in row), max(b.bottom for _, b in row))
+def _extent(row: Sequence[Any]) -> tuple[float, float, float, float]:
+    return (
+        min(b.left for _, b in row),
+        min(b.top for _, b in row),
+        max(b.right for _, b in row),
+        max(b.bottom for _, b in row),
+    )
 
 
-def _mrz_rows(boxes: Sequence[Any], width: int, height: int) -> List[List[Any]]:
+def _mrz_rows(boxes: Sequence[Any], width: int, height: int) -> list[list[Any]]:
     """Rows of boxes (same text line: vertical overlap) that are long and thin
     enough to be an MRZ line, top to bottom, each row left to right. Lines
     standing upright (a page photographed sideways, turned by the crop) are
     taken right to left, the order they read in once turned."""
     horizontal = [(p, b) for p, b in boxes if (b.right - b.left) >= b.height]
     vertical = [(p, b) for p, b in boxes if (b.right - b.left) < b.height]
-    rows: List[List[Any]] = []
+    rows: list[list[Any]] = []
     for p, b in sorted(horizontal, key=lambda item: (item[1].top + item[1].bottom) / 2):
         centre = (b.top + b.bottom) / 2
         if rows:
@@ -164,13 +183,18 @@ def _mrz_rows(boxes: Sequence[Any], width: int, height: int) -> List[List[Any]]:
         left, top, right, bottom = _extent(row)
         if right - left >= 8 * (bottom - top) and right - left >= 0.3 * width:
             found.append(row)
-    upright = [[(p, b)] for p, b in sorted(vertical, key=lambda item: -item[1].left)
-               if b.height >= 8 * (b.right - b.left) and b.height >= 0.3 * height]
+    upright = [
+        [(p, b)]
+        for p, b in sorted(vertical, key=lambda item: -item[1].left)
+        if b.height >= 8 * (b.right - b.left) and b.height >= 0.3 * height
+    ]
     return found + upright
 
 
-def _with_text(boxes: Sequence[Any], texts: Sequence[str]) -> List[TextBox]:
-    return [TextBox(t, b.left, b.top, b.right, b.bottom) for (_, b), t in zip(boxes, texts)]
+def _with_text(boxes: Sequence[Any], texts: Sequence[str]) -> list[TextBox]:
+    return [
+        TextBox(t, b.left, b.top, b.right, b.bottom) for (_, b), t in zip(boxes, texts, strict=True)
+    ]
 
 
 def _decode(data: bytes) -> np.ndarray:

@@ -7,20 +7,36 @@ digit is computed: a digit field only holds digits and a name field only
 letters, so the correction never depends on the check digit it is then
 tested against.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Dict, List, Optional, Sequence, Tuple
 
 LENGTHS = {"TD1": (30, 3), "TD2": (36, 2), "TD3": (44, 2)}
 _WEIGHTS = (7, 3, 1)
 # What OCR engines read in place of the characters a field may hold.
-_TO_DIGIT = str.maketrans({"O": "0", "Q": "0", "D": "0", "U": "0", "I": "1", "L": "1",
-                           "T": "1", "Z": "2", "S": "5", "B": "8", "G": "6", "A": "4"})
-_TO_LETTER = str.maketrans({"0": "O", "1": "I", "2": "Z", "4": "A", "5": "S", "6": "G",
-                            "8": "B", "7": "T"})
+_TO_DIGIT = str.maketrans(
+    {
+        "O": "0",
+        "Q": "0",
+        "D": "0",
+        "U": "0",
+        "I": "1",
+        "L": "1",
+        "T": "1",
+        "Z": "2",
+        "S": "5",
+        "B": "8",
+        "G": "6",
+        "A": "4",
+    }
+)
+_TO_LETTER = str.maketrans(
+    {"0": "O", "1": "I", "2": "Z", "4": "A", "5": "S", "6": "G", "8": "B", "7": "T"}
+)
 _MRZ_CHARS = re.compile(r"^[A-Z0-9<]+$")
 
 
@@ -85,13 +101,13 @@ def _fit(line: str, length: int) -> str:
     return line
 
 
-def find_mrz(lines: Sequence[str]) -> Optional[Tuple[str, List[str]]]:
+def find_mrz(lines: Sequence[str]) -> tuple[str, list[str]] | None:
     """Return (format, lines) for the MRZ among OCR text lines (top to bottom), or None.
 
     An MRZ line is long, made of MRZ characters and almost always holds a "<".
     The last consecutive run of such lines decides the format by its length."""
-    candidates: List[List[str]] = []
-    run: List[str] = []
+    candidates: list[list[str]] = []
+    run: list[str] = []
     for raw in lines:
         text = clean_line(raw)
         if len(text) >= 26 and _MRZ_CHARS.match(text) and "<" in text:
@@ -108,7 +124,7 @@ def find_mrz(lines: Sequence[str]) -> Optional[Tuple[str, List[str]]]:
     return None
 
 
-def _format_of(run: List[str]) -> Optional[Tuple[str, List[str]]]:
+def _format_of(run: list[str]) -> tuple[str, list[str]] | None:
     if len(run) >= 3:
         tail = run[-3:]
         if all(26 <= len(line) <= 33 for line in tail):
@@ -131,10 +147,10 @@ class MrzResult:
     given_names: str
     document_number: str
     nationality: str
-    date_of_birth: Optional[date]
-    expiry_date: Optional[date]
-    sex: Optional[str]                       # "M", "F" or None (unspecified)
-    digits: Dict[str, bool] = field(default_factory=dict)  # each check digit + "composite"
+    date_of_birth: date | None
+    expiry_date: date | None
+    sex: str | None  # "M", "F" or None (unspecified)
+    digits: dict[str, bool] = field(default_factory=dict)  # each check digit + "composite"
 
     @property
     def check_digits_ok(self) -> bool:
@@ -150,7 +166,7 @@ class MrzResult:
         return "unknown"
 
 
-def resolve_year(yymmdd: str, today: date, future_allowed: bool) -> Optional[date]:
+def resolve_year(yymmdd: str, today: date, future_allowed: bool) -> date | None:
     """A six-digit MRZ date to a date. Birth dates (future_allowed=False) are in
     the past, so 30 read on 2026-11-27 is 1930; expiry dates may be up to 50
     years ahead, so 30 is 2030 and 99 is 1999."""
@@ -171,7 +187,7 @@ def resolve_year(yymmdd: str, today: date, future_allowed: bool) -> Optional[dat
         return None
 
 
-def _names(text: str) -> Tuple[str, str]:
+def _names(text: str) -> tuple[str, str]:
     text = _letters(text)
     # A lone misread filler inside the trailing fillers ("<<<K<<<") is a filler.
     text = re.sub(r"(?<=<<)[A-Z](?=<<)", "<", text) if "<<<" in text else text
@@ -187,7 +203,7 @@ def _strip(text: str) -> str:
     return text.replace("<", "")
 
 
-def _document_number(number: str, digit: str, overflow: str) -> Tuple[str, str, str]:
+def _document_number(number: str, digit: str, overflow: str) -> tuple[str, str, str]:
     """(number, its check digit, the data it covers). A number longer than
     nine characters (TD1) puts "<" in the check-digit position and carries on
     into the optional data, where its own last character is the check digit."""
@@ -227,20 +243,33 @@ def _parse_td23(fmt: str, lines: Sequence[str], today: date) -> MrzResult:
     expiry, expiry_cd = _date_or_filler(two[21:27]), _digit_or_filler(two[27])
     end = 42 if fmt == "TD3" else 35
     optional = _optional(two[28:end])
-    digits = {"document_number": _field_ok(number, number_cd),
-              "date_of_birth": _field_ok(dob, dob_cd),
-              "expiry_date": _field_ok(expiry, expiry_cd)}
+    digits = {
+        "document_number": _field_ok(number, number_cd),
+        "date_of_birth": _field_ok(dob, dob_cd),
+        "expiry_date": _field_ok(expiry, expiry_cd),
+    }
     if fmt == "TD3":
         optional_cd = _digit_or_filler(two[42])
         digits["personal_number"] = _field_ok(optional, optional_cd)
-        composite_data = number + number_cd + dob + dob_cd + expiry + expiry_cd + optional + optional_cd
+        composite_data = (
+            number + number_cd + dob + dob_cd + expiry + expiry_cd + optional + optional_cd
+        )
     else:
         composite_data = number + number_cd + dob + dob_cd + expiry + expiry_cd + optional
     digits["composite"] = check_digit(composite_data) == _digits(two[-1])
-    return MrzResult(fmt, _strip(code) or code[0], _strip(issuer), surname, given,
-                     _strip(number), _strip(nationality),
-                     resolve_year(dob, today, False), resolve_year(expiry, today, True),
-                     None if sex in ("<", "X") else sex, digits)
+    return MrzResult(
+        fmt,
+        _strip(code) or code[0],
+        _strip(issuer),
+        surname,
+        given,
+        _strip(number),
+        _strip(nationality),
+        resolve_year(dob, today, False),
+        resolve_year(expiry, today, True),
+        None if sex in ("<", "X") else sex,
+        digits,
+    )
 
 
 def _parse_td1(lines: Sequence[str], today: date) -> MrzResult:
@@ -252,19 +281,38 @@ def _parse_td1(lines: Sequence[str], today: date) -> MrzResult:
     expiry, expiry_cd = _date_or_filler(two[8:14]), _digit_or_filler(two[14])
     nationality = _letters(two[15:18])
     surname, given = _names(three)
-    digits = {"document_number": _field_ok(number_data, number_cd),
-              "date_of_birth": _field_ok(dob, dob_cd),
-              "expiry_date": _field_ok(expiry, expiry_cd)}
-    composite_data = (one[5:14] + number_cd + _optional(one[15:30]) + dob + dob_cd + expiry
-                      + expiry_cd + _optional(two[18:29]))
+    digits = {
+        "document_number": _field_ok(number_data, number_cd),
+        "date_of_birth": _field_ok(dob, dob_cd),
+        "expiry_date": _field_ok(expiry, expiry_cd),
+    }
+    composite_data = (
+        one[5:14]
+        + number_cd
+        + _optional(one[15:30])
+        + dob
+        + dob_cd
+        + expiry
+        + expiry_cd
+        + _optional(two[18:29])
+    )
     digits["composite"] = check_digit(composite_data) == _digits(two[29])
-    return MrzResult("TD1", _strip(code) or code[0], _strip(issuer), surname, given,
-                     _strip(number), _strip(nationality),
-                     resolve_year(dob, today, False), resolve_year(expiry, today, True),
-                     None if sex in ("<", "X") else sex, digits)
+    return MrzResult(
+        "TD1",
+        _strip(code) or code[0],
+        _strip(issuer),
+        surname,
+        given,
+        _strip(number),
+        _strip(nationality),
+        resolve_year(dob, today, False),
+        resolve_year(expiry, today, True),
+        None if sex in ("<", "X") else sex,
+        digits,
+    )
 
 
-def read_mrz(lines: Sequence[str], today: date) -> Optional[MrzResult]:
+def read_mrz(lines: Sequence[str], today: date) -> MrzResult | None:
     """Find and parse the MRZ among OCR text lines; None when there is none."""
     found = find_mrz(lines)
     if found is None:

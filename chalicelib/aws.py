@@ -1,0 +1,58 @@
+"""The process's AWS clients, created lazily (importing the app stays cheap)
+and once per service. Engines, readers and stores take their client as a
+constructor argument; the factories pass ``client(service)``. Tests and
+benchmarks swap in a stubbed client with ``override``.
+
+Clients take boto3's standard configuration: region, credentials, and
+``AWS_ENDPOINT_URL_<SERVICE>`` for emulators and stand-in endpoints."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+# Worst case 3 attempts x (2 s connect + 6 s read) plus backoff stays under the
+# Lambda timeout (28 s), itself under API Gateway's 29 s integration limit.
+# total_max_attempts, not max_attempts: botocore reads the latter as retries
+# (max_attempts=3 made 4 attempts, 32 s; tests/routes/test_rekognition_faults.py).
+CLIENT_CONFIG = Config(
+    retries={"mode": "adaptive", "total_max_attempts": 3},
+    connect_timeout=2,
+    read_timeout=6,
+)
+
+_clients: dict[str, Any] = {}
+_lock = threading.Lock()
+
+
+def client(service: str) -> Any:
+    """The process-wide boto3 client for `service`."""
+    found = _clients.get(service)
+    if found is None:
+        with _lock:
+            found = _clients.get(service)
+            if found is None:
+                found = _clients[service] = boto3.client(service, config=CLIENT_CONFIG)
+    return found
+
+
+@contextmanager
+def override(service: str, replacement: Any) -> Iterator[Any]:
+    """Use `replacement` as the `service` client inside the block (tests,
+    benchmarks); the previous client is restored however the block ends."""
+    with _lock:
+        saved = _clients.get(service)
+        _clients[service] = replacement
+    try:
+        yield replacement
+    finally:
+        with _lock:
+            if saved is None:
+                _clients.pop(service, None)
+            else:
+                _clients[service] = saved

@@ -1,0 +1,108 @@
+"""The web page routes (GET / and GET /static/{name}) through chalice.test.Client:
+content types, str bodies, whitelist, no secrets in the page."""
+import json
+import re
+
+import pytest
+from chalice.test import Client
+
+from app import app
+from chalicelib import static_assets
+from chalicelib.errors import Code
+
+
+@pytest.fixture(params=["local", "dev"])
+def client(request):
+    with Client(app, stage_name=request.param) as client:
+        yield client
+
+
+def test_page_is_html_with_relative_asset_urls(client):
+    response = client.http.get("/")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    html = response.body.decode("utf-8")
+    assert html.lstrip().lower().startswith("<!doctype html>")
+    assert '<html lang="en">' in html
+    # Relative URLs only: the page must work under an API Gateway stage prefix.
+    assert 'src="static/app.js"' in html and 'href="static/style.css"' in html
+    assert '<meta name="ips-endpoint" content="ips">' in html
+    assert not re.search(r'(src|href)="/(?!/)', html), "absolute path breaks under /api/"
+    assert "http://" not in html and "https://" not in html, "no CDN or remote asset"
+
+
+@pytest.mark.parametrize("name, content_type", [
+    ("app.js", "application/javascript; charset=utf-8"),
+    ("style.css", "text/css; charset=utf-8"),
+])
+def test_assets_served_with_their_types(client, name, content_type):
+    response = client.http.get(f"/static/{name}")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == content_type
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.body.decode("utf-8") == (static_assets.STATIC_DIR / name).read_text("utf-8")
+
+
+def test_text_assets_are_str_bodies_not_binary():
+    # API Gateway passes str bodies through; bytes would need binary media types.
+    for response in (static_assets.page_response("r"),
+                     static_assets.asset_response("app.js", "r"),
+                     static_assets.asset_response("style.css", "r")):
+        assert isinstance(response.body, str)
+        assert response.headers["Content-Type"] not in app.api.binary_types
+
+
+@pytest.mark.parametrize("name", ["index.html", "nope.js", "..", "..%2Fapp.py",
+                                  "%2e%2e%2fapp.py", "app.js.bak", "APP.JS", "static_assets.py"])
+def test_unknown_asset_is_404_json(client, name):
+    response = client.http.get(f"/static/{name}")
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/json"
+    body = json.loads(response.body)
+    assert body["code"] == "NOT_FOUND" and body["request_id"]
+
+
+def test_path_traversal_never_reads_outside_the_whitelist():
+    for name in ("../app.py", "../../app.py", "/etc/passwd", "static/../app.py"):
+        assert static_assets.asset_response(name, "r").status_code == 404
+
+
+def test_page_contains_no_api_key_or_secret(client):
+    texts = [client.http.get(path).body.decode("utf-8")
+             for path in ("/", "/static/app.js", "/static/style.css")]
+    for text in texts:
+        assert not re.search(r"x-api-key", text, re.IGNORECASE)
+        assert not re.search(r"api[_-]?key\s*[:=]", text, re.IGNORECASE)
+        assert not re.search(r"\b[A-Za-z0-9]{40}\b", text), "looks like an API Gateway key"
+        assert "AKIA" not in text
+
+
+def test_page_security_headers(client):
+    headers = client.http.get("/").headers
+    csp = headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "connect-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
+    # The page's inline script is allowed by its hash, nothing else inline.
+    assert "'unsafe-inline'" not in csp and "'sha256-" in csp
+    assert headers["Cache-Control"] == "no-cache"
+
+
+def test_every_api_error_code_has_a_message_in_the_page():
+    js = (static_assets.STATIC_DIR / "app.js").read_text("utf-8")
+    codes = ["EMPTY_BODY", "INVALID_JSON", "MISSING_FIELD", "INVALID_FIELD_TYPE",
+             "INVALID_BASE64", "UNSUPPORTED_MEDIA_TYPE", "BODY_TOO_LARGE", "IMAGE_TOO_LARGE",
+             "IMAGE_TOO_MANY_PIXELS", "UNSUPPORTED_IMAGE_FORMAT", "INVALID_IMAGE",
+             "IMAGE_TOO_SMALL", "NO_FACE", "MULTIPLE_FACES", "FACE_TOO_SMALL",
+             "FACE_TOO_BLURRY", "ENGINE_BUSY", "ENGINE_TIMEOUT", "ENGINE_ERROR",
+             "ENGINE_UNAVAILABLE", "INTERNAL_ERROR", "UNAUTHORIZED"]
+    missing = [code for code in codes if f"case '{code}':" not in js]
+    assert not missing
+
+
+def test_every_code_the_server_can_raise_is_known_to_the_page():
+    # Any ApiError code in chalicelib must have a case in app.js.
+    js = (static_assets.STATIC_DIR / "app.js").read_text("utf-8")
+    server_codes = {str(code) for code in Code}
+    server_codes.discard("NOT_FOUND")   # the asset route's own 404, not the page's concern
+    server_codes.discard("METHOD_NOT_ALLOWED")   # the page only ever POSTs
+    assert not [code for code in sorted(server_codes) if f"case '{code}':" not in js]

@@ -1,0 +1,54 @@
+"""`make run` as a user meets it: start the real process, POST a real pair
+with the client script, stop it."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.face_images import (SHARED_FACES, astronaut, astronaut_card, fs,
+                               needs_shared_faces)
+from tests.support.local_server import running_server
+
+ROOT = Path(__file__).resolve().parents[2]
+CLIENT = [sys.executable, str(ROOT / "scripts" / "ips_client.py")]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    log = tmp_path_factory.mktemp("make-run") / "server.log"
+    command = lambda port: ["make", "-s", "run", f"PORT={port}", "RUN_FLAGS=--no-autoreload"]
+    with running_server(log, command) as base:
+        yield base + "/ips"
+
+
+def run_client(url, dl, selfie):
+    return subprocess.run(CLIENT + ["--dl", str(dl), "--selfie", str(selfie), "--url", url],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_make_run_verifies_a_real_pair(server, tmp_path):
+    card, selfie = tmp_path / "card.jpg", tmp_path / "selfie.jpg"
+    card.write_bytes(astronaut_card())
+    selfie.write_bytes(fs.jpeg_bytes(astronaut()))
+    result = run_client(server, card, selfie)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "VERIFIED" in result.stdout and "engine local" in result.stdout
+
+
+@needs_shared_faces
+def test_make_run_rejects_a_different_person(server):
+    result = run_client(server, SHARED_FACES / "face_recognition" / "obama.jpg",
+                        SHARED_FACES / "face_recognition" / "biden.jpg")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "NOT VERIFIED" in result.stdout
+
+
+def test_make_run_reports_no_face(server, tmp_path):
+    from tests.support.face_images import no_face_photo
+    card, selfie = tmp_path / "card.jpg", tmp_path / "coffee.jpg"
+    card.write_bytes(astronaut_card())
+    selfie.write_bytes(fs.jpeg_bytes(no_face_photo()))
+    result = run_client(server, card, selfie)
+    assert result.returncode == 2
+    assert "NO_FACE (selfie)" in result.stderr

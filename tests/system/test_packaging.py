@@ -1,0 +1,110 @@
+"""`chalice package` works offline-credentials-wise and ships exactly what
+Lambda needs: the app, Pillow and pillow-heif built for the Lambda runtime,
+no offline engine."""
+import ast
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+OFFLINE_ENGINE_PACKAGES = ("dlib", "_dlib_pybind11", "numpy", "face_recognition_models")
+
+
+@pytest.fixture(scope="module", params=["dev", "prod"])
+def package(request, tmp_path_factory):
+    out = tmp_path_factory.mktemp(f"package-{request.param}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_DEFAULT_REGION="us-east-1")
+    chalice = Path(sys.executable).with_name("chalice")
+    subprocess.run([str(chalice), "package", "--stage", request.param, str(out)],
+                   cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
+    return request.param, out
+
+
+def test_zip_holds_runtime_dependencies_only(package):
+    _, out = package
+    with zipfile.ZipFile(out / "deployment.zip") as zf:
+        names = zf.namelist()
+        unzipped = sum(info.file_size for info in zf.infolist())
+    top = {name.split("/")[0] for name in names}
+    assert {"app.py", "chalicelib", "PIL"} <= top
+    assert any(n.startswith("PIL/_imaging.cpython-311-x86_64-linux-gnu") for n in names)
+    # HEIC: pillow-heif's manylinux2014 build, its bundled libheif; AVIF and
+    # WebP: Pillow's own plugins (chalicelib/image_normalise.py converts them).
+    assert "_pillow_heif.cpython-311-x86_64-linux-gnu.so" in names
+    assert "pillow_heif/__init__.py" in names
+    assert any(n.startswith("pillow_heif.libs/libheif") for n in names)
+    assert any(n.startswith("PIL/_avif.cpython-311-x86_64-linux-gnu") for n in names)
+    assert any(n.startswith("PIL/_webp.cpython-311-x86_64-linux-gnu") for n in names)
+    for forbidden in OFFLINE_ENGINE_PACKAGES:
+        assert not any(n.split("/")[0].startswith(forbidden) for n in names), forbidden
+    assert not any(n.startswith(("tests/", "scripts/", ".venv/")) for n in names)
+    assert (out / "deployment.zip").stat().st_size < 50 * 1024 * 1024   # Lambda's zipped limit
+    assert unzipped < 250 * 1024 * 1024                                  # and unzipped
+
+
+def test_template_policy_is_least_privilege_and_key_required(package):
+    stage, out = package
+    template = json.loads((out / "sam.json").read_text())
+    function = template["Resources"]["APIHandler"]["Properties"]
+    assert function["Runtime"] == "python3.11"
+    assert function["Environment"]["Variables"]["IPS_ENGINE"] == "rekognition"
+    assert function["Environment"]["Variables"]["IPS_STAGE"] == stage
+    role = template["Resources"]["ApiHandlerRole"]["Properties"]
+    actions = sorted(a for policy in role["Policies"]
+                     for statement in policy["PolicyDocument"]["Statement"]
+                     for a in statement["Action"])
+    assert actions == ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                       "rekognition:CompareFaces"]
+    paths = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    assert paths["/ips"]["post"]["security"] == [{"api_key": []}]
+
+
+def test_sam_template_passes_cfn_lint(package):
+    _, out = package
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    result = subprocess.run([str(cfn_lint), "--regions", "us-east-1", "--", str(out / "sam.json")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _local_engine_imports():
+    """Top-level packages chalicelib/engines/local.py imports, beyond the
+    standard library, Pillow and our own code: its heavy dependencies."""
+    tree = ast.parse((ROOT / "chalicelib" / "engines" / "local.py").read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return {n for n in names if n not in sys.stdlib_module_names} - {"PIL", "chalicelib"}
+
+
+def test_zip_holds_no_offline_engine_dependency_or_model(package):
+    _, out = package
+    heavy = _local_engine_imports() | set(OFFLINE_ENGINE_PACKAGES)
+    assert {"dlib", "numpy"} <= heavy
+    with zipfile.ZipFile(out / "deployment.zip") as zf:
+        names = zf.namelist()
+    for package_name in heavy:
+        assert not any(n.split("/")[0] == package_name
+                       or n.split("/")[0].startswith((package_name + "-", package_name + "."))
+                       for n in names), package_name
+    assert not any(n.endswith((".dat", ".dat.bz2")) for n in names)     # dlib models
+
+
+def test_contract_ships_and_preflight_needs_no_key(package):
+    stage, out = package
+    with zipfile.ZipFile(out / "deployment.zip") as zf:
+        served = json.loads(zf.read("chalicelib/openapi.json"))
+    assert served["paths"]["/ips"]["post"]["security"] == [{"api_key": []}]
+    template = json.loads((out / "sam.json").read_text())
+    paths = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    assert "security" not in paths["/ips"]["options"]     # browsers send no key on a preflight
+    assert "security" not in paths["/openapi.json"]["get"]
