@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from chalicelib.documents.base import DocumentFields, DocumentRead
-from chalicelib.documents.mrz import MrzResult, read_mrz
+from chalicelib.documents.mrz import MrzResult, normalise_ocr, read_mrz
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,10 @@ def from_mrz(result: MrzResult, source: str = "mrz") -> DocumentRead:
 
 def read_text(boxes: Sequence[TextBox], today: date) -> DocumentRead:
     """The MRZ if the boxes hold one, else licence fields, else read=False."""
-    ordered = sorted(boxes, key=lambda b: (b.top, b.left))
+    ordered = sorted(
+        (TextBox(normalise_ocr(b.text), b.left, b.top, b.right, b.bottom) for b in boxes),
+        key=lambda b: (b.top, b.left),
+    )
     mrz = read_mrz([b.text for b in ordered], today)
     if mrz is not None:
         return from_mrz(mrz)
@@ -92,7 +95,8 @@ def _below(label: TextBox, boxes: Sequence[TextBox]) -> list[TextBox]:
     heights below it and overlapping it horizontally."""
     found = []
     for box in boxes:
-        if box is label or box.top < label.top + label.height * 0.5:
+        # Below: its middle under the label's (robust to a few degrees of tilt).
+        if box is label or box.top + box.bottom < label.top + label.bottom + label.height:
             continue
         if box.top - label.bottom > label.height * 3:
             continue

@@ -11,6 +11,7 @@ tested against.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -81,9 +82,21 @@ def _sex(text: str) -> str:
     return text if text in ("M", "F", "<", "X") else "<"
 
 
+# Greek and Cyrillic capitals a multilingual recogniser returns for Latin ones.
+_LOOKALIKES = str.maketrans(
+    "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧАВЕКМНОРСТУХ", "ABEZHIKMNOPTYXABEKMHOPCTYX"
+)
+
+
+def normalise_ocr(text: str) -> str:
+    """Compatibility forms folded (fullwidth Ｐ -> P, superscript ¹ -> 1) and
+    Greek/Cyrillic look-alikes read as the Latin letters they look like."""
+    return unicodedata.normalize("NFKC", text).upper().translate(_LOOKALIKES)
+
+
 def clean_line(text: str) -> str:
     """OCR text -> MRZ alphabet: upper case, no spaces, chevron look-alikes as "<"."""
-    text = text.upper().replace("«", "<<")
+    text = normalise_ocr(text).replace("«", "<<")
     text = re.sub("[‹〈＜くㄑ]", "<", text)  # look-alikes multilingual models return
     text = re.sub(r"[\s'`\".,:;_\-]", "", text)
     return text.replace("(", "<").replace("[", "<").replace("{", "<")
