@@ -83,9 +83,7 @@ def _sex(text: str) -> str:
 
 
 # Greek and Cyrillic capitals a multilingual recogniser returns for Latin ones.
-_LOOKALIKES = str.maketrans(
-    "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧАВЕКМНОРСТУХ", "ABEZHIKMNOPTYXABEKMHOPCTYX"
-)
+_LOOKALIKES = str.maketrans("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧАВЕКМНОРСТУХ", "ABEZHIKMNOPTYXABEKMHOPCTYX")
 
 
 def normalise_ocr(text: str) -> str:
