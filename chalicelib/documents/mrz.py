@@ -297,9 +297,10 @@ def _parse_td1(lines: Sequence[str], today: date) -> MrzResult:
         "date_of_birth": _field_ok(dob, dob_cd),
         "expiry_date": _field_ok(expiry, expiry_cd),
     }
+    # The composite covers the line as printed: for a long number, "<" at 14.
     composite_data = (
         one[5:14]
-        + number_cd
+        + _digit_or_filler(one[14])
         + _optional(one[15:30])
         + dob
         + dob_cd
