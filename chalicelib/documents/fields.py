@@ -79,7 +79,7 @@ _NAME_PREFIX = re.compile(r"^(1|2|LN|FN)\s*[.:]?\s*([A-Z\u00C0-\u024F][A-Z\u00C0
 _NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9 \-]{3,22}[A-Z0-9]$")
 
 
-def _us_date(text: str) -> date | None:
+def us_date(text: str) -> date | None:
     match = _DATE.search(text)
     if not match:
         return None
@@ -122,7 +122,7 @@ def _value(label: TextBox, rest: str, boxes: Sequence[TextBox], field: str) -> o
             ):
                 return compact
         else:
-            found = _us_date(text)
+            found = us_date(text)
             if found:
                 return found
     return None

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from chalicelib.documents.base import FAILED, THROTTLED, TIMEOUT, DocumentFields, DocumentRead
-from chalicelib.documents.fields import from_mrz
+from chalicelib.documents.fields import from_mrz, us_date
 from chalicelib.documents.mrz import read_mrz
 from chalicelib.engines.base import Image
 from chalicelib.logs import log_event
@@ -82,38 +82,50 @@ def _ms(start: float) -> float:
 
 def _iso(detection: dict[str, Any]) -> date | None:
     """A Textract date: NormalizedValue "2028-01-20T00:00:00", else the text MM/DD/YYYY."""
-    normalized = (detection.get("NormalizedValue") or {}).get("Value") or ""
+    normalized = _text(_dict(detection.get("NormalizedValue")).get("Value"))
     try:
         return date.fromisoformat(normalized[:10])
     except ValueError:
-        pass
-    from chalicelib.documents.fields import _us_date
+        return us_date(_text(detection.get("Text")))
 
-    return _us_date(detection.get("Text") or "")
+
+# The answer is parsed by botocore against the service model; these guards
+# keep a malformed stand-in endpoint's answer from raising all the same.
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def from_analyze_id(response: dict[str, Any], today: date) -> DocumentRead:
     """Map an AnalyzeID answer (its documented shape) onto the document fields."""
-    documents = response.get("IdentityDocuments") or []
+    documents = _list(response.get("IdentityDocuments"))
     if not documents:
         return DocumentRead.unread("unreadable")
-    document = documents[0]
+    document = _dict(documents[0])
     values: dict[str, dict[str, Any]] = {}
-    for item in document.get("IdentityDocumentFields") or []:
-        kind = ((item.get("Type") or {}).get("Text") or "").upper()
-        values[kind] = item.get("ValueDetection") or {}
+    for item in map(_dict, _list(document.get("IdentityDocumentFields"))):
+        kind = _text(_dict(item.get("Type")).get("Text")).upper()
+        values[kind] = _dict(item.get("ValueDetection"))
 
-    lines: list[str] = [
-        b.get("Text", "") for b in document.get("Blocks") or [] if b.get("BlockType") == "LINE"
+    lines = [
+        _text(b.get("Text"))
+        for b in map(_dict, _list(document.get("Blocks")))
+        if b.get("BlockType") == "LINE"
     ]
-    mrz_text = (values.get("MRZ_CODE") or {}).get("Text") or ""
+    mrz_text = _text(values.get("MRZ_CODE", {}).get("Text"))
     mrz = read_mrz(lines, today) or (read_mrz(mrz_text.split(), today) if mrz_text else None)
     if mrz is not None:
         return from_mrz(mrz)
 
     def text(kind: str) -> str | None:
-        value = ((values.get(kind) or {}).get("Text") or "").strip()
-        return value or None
+        return _text(values.get(kind, {}).get("Text")).strip() or None
 
     given = " ".join(v for v in (text("FIRST_NAME"), text("MIDDLE_NAME")) if v) or None
     fields = DocumentFields(
