@@ -39,7 +39,7 @@ TODAY = date(2026, 11, 27)
 
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def _score(result, truth: dict[str, str], counts: dict[str, list[int]]) -> list[str]:
@@ -66,7 +66,8 @@ def _table(title: str, per_kind: dict[str, dict[str, list[int]]]) -> None:
             h, t = counts.get(name, [0, 0])
             hit, total = hit + h, total + t
             cells.append(f"{h}/{t}".rjust(13) if t else "-".rjust(13))
-        print(f"  {kind:<8} " + " ".join(cells) + f" {hit}/{total} {100 * hit / max(total, 1):5.1f}%")
+        share = 100 * hit / max(total, 1)
+        print(f"  {kind:<8} " + " ".join(cells) + f" {hit}/{total} {share:5.1f}%")
 
 
 def accuracy_shared(reader) -> list[float]:

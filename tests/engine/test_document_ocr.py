@@ -18,10 +18,10 @@ from PIL import Image as PILImage
 pytest.importorskip("rapidocr", reason="offline OCR (requirements-local.txt) not installed")
 pytest.importorskip("onnxruntime", reason="offline OCR (requirements-local.txt) not installed")
 
-from chalicelib.documents import local  # noqa: E402
-from chalicelib.documents.local import LocalReader  # noqa: E402
-from chalicelib.engines.base import Image  # noqa: E402
-from tests.support.document_images import make_document  # noqa: E402
+from chalicelib.documents import local
+from chalicelib.documents.local import LocalReader
+from chalicelib.engines.base import Image
+from tests.support.document_images import make_document
 
 TODAY = date(2026, 11, 27)
 SHARED_DOCUMENTS = Path(__file__).resolve().parents[3] / "shared" / "documents"

@@ -10,7 +10,8 @@ import os
 
 import pytest
 from chalice.test import Client
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app import app
 from chalicelib.documents.fields import TextBox, read_text

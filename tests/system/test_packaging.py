@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-OFFLINE_ENGINE_PACKAGES = ("dlib", "_dlib_pybind11", "numpy", "face_recognition_models")
+OFFLINE_ENGINE_PACKAGES = ("dlib", "_dlib_pybind11", "numpy", "face_recognition_models",
+                           "onnxruntime", "rapidocr", "cv2", "opencv")
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
@@ -60,7 +61,7 @@ def test_template_policy_is_least_privilege_and_key_required(package):
                      for statement in policy["PolicyDocument"]["Statement"]
                      for a in statement["Action"])
     assert actions == ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
-                       "rekognition:CompareFaces"]
+                       "rekognition:CompareFaces", "textract:AnalyzeID"]
     paths = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
     assert paths["/ips"]["post"]["security"] == [{"api_key": []}]
 

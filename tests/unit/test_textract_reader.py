@@ -11,7 +11,14 @@ from botocore.stub import Stubber
 from chalicelib.documents.textract import TextractReader, from_analyze_id
 from chalicelib.engines.base import Image
 from tests.support.rekognition_stub import fake_client
-from tests.support.textract_stub import EMPTY, LICENCE, PASSPORT, analyze_id_answer, analyze_params, field
+from tests.support.textract_stub import (
+    EMPTY,
+    LICENCE,
+    PASSPORT,
+    analyze_id_answer,
+    analyze_params,
+    field,
+)
 
 TODAY = date(2026, 11, 27)
 IMAGE = Image(b"\xff\xd8\xff document bytes", "JPEG", 800, 500, "dl")
