@@ -32,7 +32,8 @@ from chalicelib.documents.fields import TextBox, read_text
 from chalicelib.engines.base import Image
 from chalicelib.logs import log_event
 
-DET_SIDE = 640  # detection input, longest side (rapidocr default: min side 736)
+# Detection input, longest side (rapidocr's default: shortest side 736).
+DET_SIDE = int(os.environ.get("IPS_OCR_DET_SIDE", "640"))
 MAX_SIDE = 2000  # crops come from the image downscaled to at most this
 _MIN_LINE_PX = 7  # boxes lower than this are specks, not text
 # An MRZ line (30-44 OCR-B characters) is 18-30 times as long as it is high;
@@ -133,18 +134,21 @@ class LocalReader:
             # drawn box, a gap): recognise those rows alone first.
             rows = _mrz_rows(boxes, pixels.shape[1], pixels.shape[0])
             if rows:
-                flat = [item for row in rows for item in row]
-                read = iter(self._recognise(engine, pixels, [p for p, _ in flat], use_cls))
+                flat = [p for row in rows for p, _ in row]
+                read = iter(self._recognise(engine, pixels, flat, use_cls))
                 lines = [TextBox("".join(next(read) for _ in row), *_extent(row)) for row in rows]
                 found = read_text(lines, today)
-                if found.read and found.source == "mrz":
+                if found.source == "mrz":
                     return found
         texts = self._recognise(engine, pixels, [p for p, _ in boxes], use_cls)
         return read_text(_with_text(boxes, texts), today)
 
     @staticmethod
     def _recognise(
-        engine: Any, pixels: np.ndarray, points: Sequence[Any], use_cls: bool
+        engine: Any,
+        pixels: np.ndarray,
+        points: Sequence[Any],
+        use_cls: bool,
     ) -> list[str]:
         """Recognise lines one by one: with one intra-op thread this measured
         faster than rapidocr's padded batches (docs/document-reading.md)."""
