@@ -99,11 +99,13 @@ def accuracy_synthetic(reader, count: int) -> list[float]:
     from tests.support.document_images import KINDS, make_document
     per_kind: dict[str, dict[str, list[int]]] = {}
     times, digits_ok, digits_total, expiry_ok, expiry_total = [], 0, 0, 0, 0
+    cpu: dict[str, list[float]] = {}
     for seed in range(count):
         doc = make_document(1000 + seed, KINDS[seed % 3])
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.thread_time()
         result = reader.read(Image(doc.jpeg, "JPEG", 0, 0, "dl"), TODAY)
         times.append((time.perf_counter() - start) * 1000)
+        cpu.setdefault(doc.kind, []).append((time.thread_time() - cpu_start) * 1000)
         _score(result, doc.truth, per_kind.setdefault(doc.kind, {}))
         if doc.kind != "US_DL":
             digits_total += 1
@@ -115,7 +117,35 @@ def accuracy_synthetic(reader, count: int) -> list[float]:
     _table(f"synthetic ({count} documents, degraded)", per_kind)
     print(f"  check-digit verdict right: {digits_ok}/{digits_total}; "
           f"expired verdict right: {expiry_ok}/{expiry_total}")
+    print("  reading CPU time (one onnxruntime thread; unaffected by other jobs), p50: "
+          + ", ".join(f"{k} {statistics.median(v):.0f} ms" for k, v in sorted(cpu.items())))
     return times
+
+
+def profile(reader) -> None:
+    """Where a card's reading time goes (thread CPU, median of 9)."""
+    import numpy as np
+
+    from chalicelib.documents import local
+    from tests.support.document_images import make_document
+    card = make_document(7, "TD1", strength=0.5, invalid_rate=0).jpeg
+    engine = reader._engine()
+    steps: dict[str, list[float]] = {"decode": [], "detect": [], "recognise MRZ rows": []}
+    for _ in range(9):
+        t = time.thread_time()
+        pixels = local._decode(card)
+        steps["decode"].append(time.thread_time() - t)
+        t = time.thread_time()
+        found = engine(pixels, use_det=True, use_cls=False, use_rec=False)
+        steps["detect"].append(time.thread_time() - t)
+        boxes = [(p, local._box(p)) for p in found.boxes]
+        rows = local._mrz_rows(boxes, pixels.shape[1], pixels.shape[0])
+        t = time.thread_time()
+        reader._recognise(engine, pixels, [p for row in rows for p, _ in row], False)
+        steps["recognise MRZ rows"].append(time.thread_time() - t)
+    print(f"\nprofile, synthetic TD1 card {np.asarray(pixels).shape[1]}x{pixels.shape[0]} "
+          f"(detection at {local.DET_SIDE} px), thread CPU p50: "
+          + ", ".join(f"{k} {statistics.median(v) * 1000:.0f} ms" for k, v in steps.items()))
 
 
 def ips_latency(runs: int) -> None:
@@ -142,26 +172,33 @@ def ips_latency(runs: int) -> None:
     import app as app_module
     from chalicelib.settings import load_settings
     timings: dict[str, list[float]] = {"off": [], "read": []}
+    cpu: dict[str, list[float]] = {"off": [], "read": []}
     with Client(app_module.app, stage_name="local") as http:
         for i in range(runs + 2):
             for mode in ("off", "read") if i % 2 else ("read", "off"):
                 app_module.load_settings = lambda m=mode: load_settings({**os.environ,
                                                                          "IPS_DOCUMENT": m})
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), time.process_time()
                 response = http.http.post("/ips", headers={"Content-Type": "application/json"},
                                           body=body)
                 elapsed = (time.perf_counter() - start) * 1000
+                used = (time.process_time() - cpu_start) * 1000
                 assert response.status_code == 200, response.body[:300]
                 if i >= 2:  # two warm-up rounds: models load, sessions start
                     timings[mode].append(elapsed)
-                last = json.loads(response.body)
+                    cpu[mode].append(used)
+                if mode == "read":
+                    last = json.loads(response.body)
     print(f"\nPOST /ips, local stage, card {len(card)} B + 720p selfie {len(selfie)} B, "
           f"{runs} runs each, interleaved, {os.cpu_count()} cores")
     for mode, values in timings.items():
         print(f"  IPS_DOCUMENT={mode:<5} p50 {statistics.median(values):7.0f} ms   "
-              f"p95 {_pct(values, 0.95):7.0f} ms")
+              f"p95 {_pct(values, 0.95):7.0f} ms   CPU (all threads) p50 "
+              f"{statistics.median(cpu[mode]):5.0f} ms")
     delta = statistics.median(timings["read"]) - statistics.median(timings["off"])
     print(f"  reading adds (p50 difference): {delta:+.0f} ms   (budget +250 ms)")
+    load = os.getloadavg()[0]
+    print(f"  load average during the run: {load:.1f} on {os.cpu_count()} cores")
     print(f"  last document: read={last['document']['read']} "
           f"source={last['document']['source']} decision={last['decision']}")
 
@@ -181,6 +218,7 @@ def main() -> None:
         print(f"  read time: p50 {statistics.median(times):.0f} ms, p95 {_pct(times, .95):.0f} ms")
     times = accuracy_synthetic(reader, args.synthetic)
     print(f"  read time: p50 {statistics.median(times):.0f} ms, p95 {_pct(times, .95):.0f} ms")
+    profile(reader)
     if not args.skip_ips:
         ips_latency(args.runs)
 
