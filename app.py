@@ -79,6 +79,22 @@ def documents() -> Response:
     return Response(body=body, status_code=200, headers={**cors, "X-Request-Id": request_id})
 
 
+@app.route("/documents", methods=["OPTIONS"])
+def documents_preflight() -> Response:
+    headers = auth.preflight_headers(app.current_request.headers, load_settings().cors_origins)
+    return Response(body="", status_code=204, headers={**headers, "X-Request-Id": _request_id()})
+
+
+@app.route(
+    "/documents",
+    methods=["GET", "HEAD", "PUT", "PATCH", "DELETE"],
+    api_key_required=True,
+    content_types=["*/*"],
+)
+def documents_wrong_method() -> Response:
+    return error_response(errors.method_not_allowed("/documents", "POST, OPTIONS"), _request_id())
+
+
 # The API contract (openapi.yaml, served as JSON: chalicelib/api_spec.py).
 @app.route("/openapi.json", methods=["GET"])
 def openapi_document() -> Response:

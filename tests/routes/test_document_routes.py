@@ -244,3 +244,19 @@ def test_documents_wrong_content_type(dev_client):
     response = dev_client.http.post("/documents", headers={"Content-Type": "text/plain"},
                                     body=b"{}")
     assert response.status_code == 415
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
+def test_documents_wrong_method_is_the_apis_405(dev_client, method):
+    response = dev_client.http.request(method, "/documents", headers=JSON, body=b"{}")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "POST, OPTIONS"
+    assert json.loads(response.body)["code"] == "METHOD_NOT_ALLOWED"
+
+
+def test_documents_preflight_needs_no_key(dev_client, stage_env):
+    stage_env(IPS_CORS_ORIGINS="https://app.example.com")
+    response = dev_client.http.request("OPTIONS", "/documents", headers={
+        "Origin": "https://app.example.com", "Access-Control-Request-Method": "POST"})
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
