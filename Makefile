@@ -1,4 +1,6 @@
 # make run   - the service on the offline engine at http://127.0.0.1:8000
+#              (waitress via chalicelib/serve.py; docs/operations.md)
+# make dev   - the same app under `chalice local` (autoreload; development only)
 # make test  - every test
 # make check - the fast loop: lint, format, types, unit and route tests
 # All create and fill .venv themselves.
@@ -13,8 +15,8 @@ REQS   := requirements.txt requirements-dev.txt requirements-local.txt requireme
 # Browser tests drive Debian's Chromium (Playwright's own download is not used).
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test check lint e2e-deps e2e fonts bench bench-handler bench-documents synth-documents \
-	package openapi fuzz clean
+.PHONY: run dev load-test test check lint e2e-deps e2e fonts bench bench-handler bench-documents \
+	synth-documents package openapi fuzz clean
 
 $(STAMP): $(REQS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,7 +25,13 @@ $(STAMP): $(REQS)
 	touch $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/python -m chalicelib.serve --host $(HOST) --port $(PORT) $(RUN_FLAGS)
+
+dev: $(STAMP)
 	$(BIN)/chalice local --stage local --host $(HOST) --port $(PORT) $(RUN_FLAGS)
+
+load-test: $(STAMP)
+	$(BIN)/python -m scripts.load_test
 
 test: $(STAMP) e2e-deps fonts
 	$(BIN)/python -m pytest -q tests

@@ -14,19 +14,25 @@ status code                          when
 400    INVALID_FIELD_TYPE            a field is not a string
 400    INVALID_BASE64                not base64 (URLs and paths land here)
 400    INVALID_IMAGE                 the file is truncated or corrupt
+400    MALFORMED_REQUEST             make run: the HTTP framing is broken (request line, a
+                                     header, a Content-Length that is not a number)
 401    UNAUTHORIZED                  built-in key check on, x-api-key missing or wrong
 404    NOT_FOUND                     an unknown static asset of the web page
 405    METHOD_NOT_ALLOWED            another method than the route serves
+411    LENGTH_REQUIRED               make run: a body without Content-Length, or chunked
 413    BODY_TOO_LARGE                body over 6 MB
 413    IMAGE_TOO_LARGE               an image over 5 MB
 413    IMAGE_TOO_MANY_PIXELS         an image declares over 50 megapixels
 415    UNSUPPORTED_MEDIA_TYPE        Content-Type is not application/json
 415    UNSUPPORTED_IMAGE_FORMAT      an image in no format we decode
+431    HEADERS_TOO_LARGE             make run: request headers over the server's limit
 422    IMAGE_TOO_SMALL               an image under 80x80 px
 422    NO_FACE                       no face found in dl or in selfie
 422    MULTIPLE_FACES                the selfie shows more than one face
 422    FACE_TOO_SMALL                offline engine: the face is too small to compare
 422    FACE_TOO_BLURRY               offline engine: the face is too blurred to compare
+499    CLIENT_GONE                   never sent: the client left before its turn (logs and
+                                     metrics only, as nginx's 499)
 500    INTERNAL_ERROR                our bug; details only in our logs
 502    ENGINE_ERROR                  the face engine failed
 503    ENGINE_BUSY                   the engine is busy or throttled; honour Retry-After
@@ -53,19 +59,23 @@ class Code(StrEnum):
     INVALID_FIELD_TYPE = "INVALID_FIELD_TYPE"
     INVALID_BASE64 = "INVALID_BASE64"
     INVALID_IMAGE = "INVALID_IMAGE"
+    MALFORMED_REQUEST = "MALFORMED_REQUEST"
     UNAUTHORIZED = "UNAUTHORIZED"
     NOT_FOUND = "NOT_FOUND"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    LENGTH_REQUIRED = "LENGTH_REQUIRED"
     BODY_TOO_LARGE = "BODY_TOO_LARGE"
     IMAGE_TOO_LARGE = "IMAGE_TOO_LARGE"
     IMAGE_TOO_MANY_PIXELS = "IMAGE_TOO_MANY_PIXELS"
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
     UNSUPPORTED_IMAGE_FORMAT = "UNSUPPORTED_IMAGE_FORMAT"
+    HEADERS_TOO_LARGE = "HEADERS_TOO_LARGE"
     IMAGE_TOO_SMALL = "IMAGE_TOO_SMALL"
     NO_FACE = "NO_FACE"
     MULTIPLE_FACES = "MULTIPLE_FACES"
     FACE_TOO_SMALL = "FACE_TOO_SMALL"
     FACE_TOO_BLURRY = "FACE_TOO_BLURRY"
+    CLIENT_GONE = "CLIENT_GONE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
     ENGINE_ERROR = "ENGINE_ERROR"
     ENGINE_BUSY = "ENGINE_BUSY"
@@ -82,19 +92,23 @@ STATUS: dict[Code, int] = {
     Code.INVALID_FIELD_TYPE: 400,
     Code.INVALID_BASE64: 400,
     Code.INVALID_IMAGE: 400,
+    Code.MALFORMED_REQUEST: 400,
     Code.UNAUTHORIZED: 401,
     Code.NOT_FOUND: 404,
     Code.METHOD_NOT_ALLOWED: 405,
+    Code.LENGTH_REQUIRED: 411,
     Code.BODY_TOO_LARGE: 413,
     Code.IMAGE_TOO_LARGE: 413,
     Code.IMAGE_TOO_MANY_PIXELS: 413,
     Code.UNSUPPORTED_MEDIA_TYPE: 415,
     Code.UNSUPPORTED_IMAGE_FORMAT: 415,
+    Code.HEADERS_TOO_LARGE: 431,
     Code.IMAGE_TOO_SMALL: 422,
     Code.NO_FACE: 422,
     Code.MULTIPLE_FACES: 422,
     Code.FACE_TOO_SMALL: 422,
     Code.FACE_TOO_BLURRY: 422,
+    Code.CLIENT_GONE: 499,
     Code.INTERNAL_ERROR: 500,
     Code.ENGINE_ERROR: 502,
     Code.ENGINE_BUSY: 503,
@@ -318,3 +332,32 @@ def engine_unavailable() -> ApiError:
 
 def engine_timeout() -> ApiError:
     return ApiError(504, Code.ENGINE_TIMEOUT, "The face-comparison service timed out; retry.")
+
+
+# --- HTTP framing and admission (make run: chalicelib/serve.py, chalicelib/admission.py)
+
+
+def length_required() -> ApiError:
+    return ApiError(
+        411,
+        Code.LENGTH_REQUIRED,
+        "Send the body with a Content-Length header (chunked bodies are not accepted).",
+    )
+
+
+def malformed_request() -> ApiError:
+    # Never says what was wrong in the caller's bytes: that text could quote them.
+    return ApiError(
+        400,
+        Code.MALFORMED_REQUEST,
+        "The HTTP request could not be parsed (request line, headers or Content-Length).",
+    )
+
+
+def headers_too_large() -> ApiError:
+    return ApiError(431, Code.HEADERS_TOO_LARGE, "The request headers are too large.")
+
+
+def client_gone() -> ApiError:
+    # Never seen by a client (it has gone): logged and counted as 499, as nginx does.
+    return ApiError(499, Code.CLIENT_GONE, "The client closed the connection before its turn came.")

@@ -1,10 +1,12 @@
 """Structured JSON log lines. Callers pass only numbers, codes and ids:
 never image bytes, base64 or anything that identifies a person."""
+
 from __future__ import annotations
 
 import json
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 # Not "ips": Chalice owns the logger named after the app and sets it to ERROR.
@@ -17,5 +19,17 @@ if not logger.handlers:
     logger.propagate = False
 
 
+# Listeners that see every event after it is logged (chalicelib/serve.py
+# derives its Prometheus metrics from them). Same fields as the log line.
+EventSink = Callable[[str, dict[str, Any]], None]
+_sinks: list[EventSink] = []
+
+
+def add_sink(sink: EventSink) -> None:
+    _sinks.append(sink)
+
+
 def log_event(event: str, **fields: Any) -> None:
     logger.info(json.dumps({"event": event, **fields}, separators=(",", ":"), default=str))
+    for sink in _sinks:
+        sink(event, fields)

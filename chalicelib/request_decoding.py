@@ -56,10 +56,15 @@ def _load_json(raw: bytes) -> Any:
     if not raw.strip():
         raise errors.empty_body()
     try:
-        return json.loads(raw, object_pairs_hook=_no_repeated_image_fields)
+        # JSON on the wire is UTF-8 (RFC 8259 section 8.1). json.loads(bytes)
+        # would also guess UTF-16 and UTF-32; decoding first refuses them (a
+        # UTF-16/32 BOM is invalid UTF-8, and their zero bytes are invalid
+        # JSON). A UTF-8 BOM is ignored, as the RFC allows.
+        text = raw.decode("utf-8-sig")
+        return json.loads(text, object_pairs_hook=_no_repeated_image_fields)
     except (ValueError, RecursionError):
         # ValueError covers bad JSON and bad UTF-8; RecursionError deep nesting.
-        raise errors.invalid_json() from None
+        raise errors.invalid_json("The body is not valid JSON in UTF-8.") from None
 
 
 def _no_repeated_image_fields(pairs: list) -> dict[str, Any]:

@@ -158,7 +158,10 @@ def read_request(
             total_ms=elapsed_ms(started),
         )
         raise
-    result = read_now(image, settings, expected)
+    from chalicelib import admission
+
+    with admission.slot("documents"):  # OCR is compute-heavy too: bounded, 503 beyond
+        result = read_now(image, settings, expected)
     log_event(
         "document_request", **log, status=200, **result.log_fields(), total_ms=elapsed_ms(started)
     )

@@ -200,6 +200,24 @@ def _executor() -> ThreadPoolExecutor:
         return _pool
 
 
+def preload() -> int:
+    """Load every worker's models now (at server start-up), so that no
+    request pays ~1.4 s for imports and model files. Returns the worker count."""
+    import numpy  # noqa: F401  (the import itself is part of the first-request cost)
+    pool = _executor()
+    count = _workers()
+    # Each task holds its worker until all have started: one task per worker.
+    barrier = threading.Barrier(count)
+
+    def load() -> None:
+        _models()
+        barrier.wait(timeout=300)
+
+    for future in [pool.submit(load) for _ in range(count)]:
+        future.result()
+    return count
+
+
 # --- analysis of one image ------------------------------------------------------
 
 @dataclass

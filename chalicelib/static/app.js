@@ -31,6 +31,13 @@
   var selfieFileMeta = document.querySelector('meta[name="ips-selfie-file"]');
   var SELFIE_FROM_FILE = !(selfieFileMeta && selfieFileMeta.content === 'no');
 
+  // <meta name="ips-documents-endpoint">: where the document alone is read
+  // (POST {"dl"}) to show the person what was read before the selfie step.
+  // Optional; content="" turns it off.
+  var documentsMeta = document.querySelector('meta[name="ips-documents-endpoint"]');
+  var DOCUMENTS_ENDPOINT = documentsMeta ? documentsMeta.content : 'documents';
+  var DOCUMENT_TIMEOUT_MS = 30000;
+
   var WHAT = { dl: 'identity document', selfie: 'selfie' };
   var WHAT_CAP = { dl: 'The identity document', selfie: 'The selfie' };
 
@@ -120,7 +127,12 @@
   // ---------------------------------------------------------------- state
 
   var photos = { dl: null, selfie: null };   // {blob, url, width, height, from}
+  // A photo being prepared (decoded and downscaled; a few hundred ms for a
+  // phone photo): field -> promise of true (ready) or false (refused). A
+  // click on "Verify" meanwhile waits for it instead of asking for it again.
+  var preparing = { dl: null, selfie: null };
   var busy = false;
+  var generation = 0;   // bumped by "Start over": late work for the old photos is dropped
 
   function setFieldMessage(field, text, kind) {
     var el = $(field + '-message');
@@ -151,6 +163,7 @@
     $(field + '-preview').hidden = false;
     $('step-' + field).classList.add('is-done');
     setFieldMessage(field, '');
+    if (field === 'dl') previewDocument(result.blob);
     $(field + '-choose').textContent = 'Choose another file';
     $(field + '-camera-start').textContent = field === 'dl' ? 'Retake with the camera' : 'Retake selfie';
     hideResult();
@@ -158,12 +171,22 @@
 
   function prepare(field, promise, from) {
     setFieldMessage(field, 'Preparing the photo\u2026', 'info');
-    return promise.then(function (result) {
+    var started = generation;
+    var job = promise.then(function (result) {
+      if (started !== generation) return false;
       setPhoto(field, result, from);
+      return true;
     }).catch(function (err) {
+      if (started !== generation) return false;
       setFieldMessage(field, err && err.userMessage ||
         'This file could not be read as a photo. Choose a JPEG or PNG image.', 'error');
+      return false;
+    }).then(function (ok) {
+      if (preparing[field] === job) preparing[field] = null;
+      return ok;
     });
+    preparing[field] = job;
+    return job;
   }
 
   // ---------------------------------------------------------------- files
@@ -343,6 +366,185 @@
     }).catch(function () { /* unknown: keep the camera buttons */ });
   }
 
+  // ---------------------------------------------------------------- document
+
+  // Everything read from a document is untrusted text: it is only ever put
+  // into the page with textContent, never as HTML.
+  function text(value) {
+    return typeof value === 'string' ? value.trim().slice(0, 200) : '';
+  }
+
+  function personName(fields) {
+    return [text(fields.surname), text(fields.given_names)].filter(Boolean).join(' ');
+  }
+
+  function readFields(doc) {
+    return doc && typeof doc === 'object' && doc.read === true && doc.fields &&
+      typeof doc.fields === 'object' ? doc.fields : null;
+  }
+
+  function checks(doc) {
+    return doc && doc.checks && typeof doc.checks === 'object' ? doc.checks : {};
+  }
+
+  function failed(value) { return value === 'fail' || value === false; }
+  function passed(value) { return value === 'pass' || value === true; }
+
+  var documentRequest = 0;   // bumped by every new document photo and "Start over"
+
+  // data-state on #dl-read: pending, shown or none (nothing to show); the
+  // browser tests wait on it.
+  function hideDocumentPreview(state) {
+    $('dl-read').setAttribute('data-state', state || 'none');
+    $('dl-read').hidden = true;
+    $('dl-read-question').textContent = '';
+    $('dl-read-note').textContent = '';
+  }
+
+  /** Read the document alone (POST documents {"dl"}) and show the person who
+   * it names. Optional in every way: any error, a service without the
+   * endpoint, a slow or unreadable answer shows nothing, and verification
+   * never waits for it. */
+  function previewDocument(blob) {
+    var request = ++documentRequest;
+    if (!DOCUMENTS_ENDPOINT || typeof fetch !== 'function') return hideDocumentPreview();
+    hideDocumentPreview('pending');
+    var controller = typeof AbortController === 'function' ? new AbortController() : null;
+    var timer = controller ? setTimeout(function () { controller.abort(); }, DOCUMENT_TIMEOUT_MS) : null;
+    blobToBase64(blob).then(function (b64) {
+      if (request !== documentRequest || b64.length > MAX_BODY_CHARS) return null;
+      return fetch(DOCUMENTS_ENDPOINT, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
+        body: JSON.stringify({ dl: b64 }),
+        credentials: 'same-origin',
+        cache: 'no-store',
+        signal: controller ? controller.signal : undefined
+      });
+    }).then(function (res) {
+      return res && res.ok ? res.json() : null;
+    }).then(function (body) {
+      if (request === documentRequest) showDocumentPreview(body && body.document);
+    }).catch(function () { /* optional: say nothing */ }).then(function () {
+      if (timer) clearTimeout(timer);
+      if (request === documentRequest && $('dl-read').hidden) hideDocumentPreview();
+    });
+  }
+
+  function showDocumentPreview(doc) {
+    var fields = readFields(doc);
+    if (!fields) return;
+    var name = personName(fields);
+    var born = text(fields.date_of_birth);
+    if (!name && !born) return;
+    $('dl-read-question').textContent = name
+      ? 'Is this you? ' + name + (born ? ', born ' + born : '')
+      : 'Is this your date of birth? ' + born;
+    var c = checks(doc);
+    var notes = [];
+    if (c.expired === true) {
+      notes.push('This document has expired' +
+        (text(fields.expiry_date) ? ' (' + text(fields.expiry_date) + ')' : '') +
+        '; you may need one that is still valid.');
+    }
+    if (failed(c.check_digits)) {
+      notes.push('Some characters may have been misread.');
+    }
+    notes.push('If this is not right, take the photo again: flat, sharp and without glare.');
+    $('dl-read-note').textContent = notes.join(' ');
+    $('dl-read').hidden = false;
+    $('dl-read').setAttribute('data-state', 'shown');
+  }
+
+  var DOCUMENT_TYPES = { passport: 'Passport', id_card: 'Identity card',
+                         driving_licence: 'Driving licence' };
+
+  function addRow(list, term, value) {
+    if (!value) return;
+    var dt = document.createElement('dt');
+    var dd = document.createElement('dd');
+    dt.textContent = term;
+    dd.textContent = value;
+    list.appendChild(dt);
+    list.appendChild(dd);
+  }
+
+  function checkWord(value, good, bad) {
+    return passed(value) ? good : failed(value) ? bad : '';
+  }
+
+  /** The /ips answer's optional "document": what was read and its checks. */
+  function renderDocument(doc) {
+    var box = $('result-document');
+    var list = $('result-document-fields');
+    list.textContent = '';
+    box.hidden = true;
+    if (!doc || typeof doc !== 'object') return;
+    var fields = readFields(doc);
+    if (!fields) {
+      if (doc.read === false) {
+        addRow(list, 'Document', 'The text on the document could not be read.');
+        box.hidden = false;
+      }
+      return;
+    }
+    var c = checks(doc);
+    var expiry = text(fields.expiry_date);
+    addRow(list, 'Name', personName(fields));
+    addRow(list, 'Date of birth', text(fields.date_of_birth));
+    addRow(list, 'Document', DOCUMENT_TYPES[doc.type] || '');
+    addRow(list, 'Document number', text(fields.document_number));
+    addRow(list, 'Nationality', text(fields.nationality));
+    addRow(list, 'Issued by', text(fields.issuing_country));
+    addRow(list, 'Expiry date', expiry && (expiry + (c.expired === true ? ' (expired)' : '')));
+    addRow(list, 'Sex', text(fields.sex));
+    addRow(list, 'Check digits', checkWord(c.check_digits, 'correct', 'wrong'));
+    addRow(list, 'Minimum age', checkWord(c.minimum_age, 'met', 'not met'));
+    addRow(list, 'Your details', checkWord(c.expected_data, 'match the document',
+                                           'do not match the document'));
+    box.hidden = !list.firstChild;
+  }
+
+  /** A person-readable sentence for each reason code of the /ips answer. */
+  function describeReason(code) {
+    switch (code) {
+      case 'DOCUMENT_EXPIRED':
+        return 'The identity document has expired. Use a document that is still valid.';
+      case 'DOCUMENT_CHECK_DIGITS':
+        return 'The machine-readable lines of the document did not check out. Retake the photo ' +
+               'flat, sharp and without glare, or use another document.';
+      case 'UNDER_MINIMUM_AGE':
+        return 'According to the document, you are under the minimum age for this service.';
+      case 'EXPECTED_DATA_MISMATCH':
+        return 'The name or date of birth on the document does not match the details you entered.';
+      case 'DOCUMENT_UNREADABLE':
+        return 'The text on the document could not be read. Retake the photo flat, in good ' +
+               'light and filling the frame, with the text in focus.';
+      case 'DUPLICATE_FACE':
+        return 'This face is already registered for another account. A person will look into it.';
+    }
+    return 'Another check did not pass (' + text(code) + ').';
+  }
+
+  function reasonCodes(reasons) {
+    if (!Array.isArray(reasons)) return [];
+    return reasons.map(function (r) {
+      return typeof r === 'string' ? r : r && typeof r.code === 'string' ? r.code : '';
+    }).filter(Boolean);
+  }
+
+  function renderReasons(codes) {
+    var list = $('result-reasons');
+    list.textContent = '';
+    codes.forEach(function (code) {
+      var li = document.createElement('li');
+      li.textContent = describeReason(code);
+      li.setAttribute('data-code', code);
+      list.appendChild(li);
+    });
+    $('result-reasons-box').hidden = !codes.length;
+  }
+
   // ---------------------------------------------------------------- errors
 
   /** A person-readable explanation for every error code the API returns,
@@ -357,6 +559,10 @@
       case 'EMPTY_BODY':
       case 'INVALID_JSON':
       case 'UNSUPPORTED_MEDIA_TYPE':
+      case 'MALFORMED_REQUEST':
+      case 'LENGTH_REQUIRED':
+      case 'HEADERS_TOO_LARGE':
+      case 'CLIENT_GONE':  // never sent (the client has gone); listed for completeness
         return broken;
       case 'MISSING_FIELD':
         return field ? 'The ' + what + ' photo was not sent. Add it again and retry.' : broken;
@@ -428,7 +634,7 @@
 
   function hideResult() {
     $('result').hidden = true;
-    $('status').textContent = '';
+    if (!busy) $('status').textContent = '';
   }
 
   function pct(v) { return Math.max(0, Math.min(100, Number(v) || 0)); }
@@ -507,17 +713,32 @@
   function showVerdict(body) {
     var decision = body.decision || (body.verified ? 'match' : 'no_match');
     var s = fmt(body.similarity), t = fmt(body.threshold);
+    var reasons = reasonCodes(body.reasons);
+    // A face match downgraded by a document check (issue 9): say so, not
+    // "below the threshold".
+    var facesMatch = typeof body.threshold === 'number' && body.similarity >= body.threshold;
     var outcome, title, message;
     if (decision === 'match' && body.verified !== false) {
       outcome = 'verified';
       title = 'Verified';
       message = 'The selfie matches the photo on the identity document: similarity ' + s +
         ', at or above the threshold of ' + t + '.';
+    } else if (decision === 'review' && facesMatch && reasons.length) {
+      outcome = 'review';
+      title = 'Needs a manual review';
+      message = 'The selfie matches the photo on the identity document (similarity ' + s +
+        ', threshold ' + t + '), but a person will review your document before a decision ' +
+        'is made, for the reasons below.';
     } else if (decision === 'review') {
       outcome = 'review';
       title = 'Needs a manual review';
       message = 'The similarity, ' + s + ', is just below the threshold of ' + t +
         '. A person will review your photos before a decision is made.';
+    } else if (facesMatch && reasons.length) {
+      outcome = 'not-verified';
+      title = 'Not verified';
+      message = 'The selfie matches the photo on the identity document (similarity ' + s +
+        ', threshold ' + t + '), but the document did not pass the checks below.';
     } else {
       outcome = 'not-verified';
       title = 'Not verified';
@@ -528,6 +749,8 @@
     drawFace('dl', body.document_face);
     drawFace('selfie', body.selfie_face);
     $('faces').hidden = false;
+    renderDocument(body.document);
+    renderReasons(reasons);
     $('retry').hidden = true;
     showResult(outcome, title, message,
       'Reference: ' + (body.request_id || 'none') + (body.engine ? ' \u00b7 engine: ' + body.engine : ''));
@@ -538,6 +761,8 @@
     var message = describeError(code, field, status, retryAfter, serverMessage);
     $('gauge').hidden = true;
     $('faces').hidden = true;
+    $('result-document').hidden = true;
+    $('result-reasons-box').hidden = true;
     $('retry').hidden = !RETRYABLE[code] && !(status >= 500 || status === 429);
     if (field && WHAT[field]) {
       setFieldMessage(field, message, 'error');
@@ -549,8 +774,43 @@
 
   // ---------------------------------------------------------------- request
 
+  function setBusy(on) {
+    busy = on;
+    var button = $('verify');
+    if (on) {
+      button.setAttribute('aria-disabled', 'true');
+      button.setAttribute('aria-busy', 'true');
+    } else {
+      button.removeAttribute('aria-disabled');
+      button.removeAttribute('aria-busy');
+      $('status').className = 'status';
+    }
+  }
+
+  /** A click while a photo is still being prepared: show that the page is
+   * busy, wait for the photos, then verify, unless a photo was refused
+   * (its message is already shown) or the person started over. */
+  function verifyWhenPrepared() {
+    var jobs = [preparing.dl, preparing.selfie].filter(Boolean);
+    var started = generation;
+    setBusy(true);
+    var status = $('status');
+    status.className = 'status is-busy';
+    status.textContent = 'Preparing your photos\u2026';
+    Promise.all(jobs).then(function (results) {
+      setBusy(false);
+      status.textContent = '';
+      if (started !== generation || results.indexOf(false) !== -1) return;
+      verify();
+    });
+  }
+
   function verify() {
     if (busy) return;
+    if (preparing.dl || preparing.selfie) {
+      verifyWhenPrepared();
+      return;
+    }
     var missing = !photos.dl ? 'dl' : !photos.selfie ? 'selfie' : null;
     if (missing) {
       setFieldMessage(missing, missing === 'dl'
@@ -560,9 +820,7 @@
       target.focus();
       return;
     }
-    busy = true;
-    var button = $('verify');
-    button.setAttribute('aria-disabled', 'true');
+    setBusy(true);
     setFieldMessage('dl', '');
     setFieldMessage('selfie', '');
     $('result').hidden = true;
@@ -614,14 +872,16 @@
       .then(function () {
         clearTimeout(slow);
         if (timer) clearTimeout(timer);
-        busy = false;
-        button.removeAttribute('aria-disabled');
-        status.className = 'status';
+        setBusy(false);
       });
   }
 
   function restart() {
+    generation++;
+    documentRequest++;
+    hideDocumentPreview();
     ['dl', 'selfie'].forEach(function (field) {
+      preparing[field] = null;
       stopCamera(field);
       if (photos[field]) URL.revokeObjectURL(photos[field].url);
       photos[field] = null;
@@ -651,5 +911,6 @@
   window.addEventListener('pagehide', function () { stopCamera('dl'); stopCamera('selfie'); });
 
   // For tests and integrators: the messages this page shows per error code.
-  window.ips = { describeError: describeError, endpoint: ENDPOINT };
+  window.ips = { describeError: describeError, describeReason: describeReason,
+                 endpoint: ENDPOINT, documentsEndpoint: DOCUMENTS_ENDPOINT };
 })();

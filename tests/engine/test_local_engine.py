@@ -289,11 +289,13 @@ def test_concurrent_verifications_give_the_serial_results():
         concurrent = list(pool.map(_outcome, work))
     # exactly the same floats, boxes and errors, whatever the interleaving
     assert concurrent == serial * 4
-    # models are per worker thread, loaded once, never per request
-    assert le.model_loads() == loads_before
-    # (plus one set if this test thread called le._models() itself)
+    # Models are per worker thread, loaded at most once per thread, never per
+    # request. True on any machine: the pool's size (IPS_LOCAL_WORKERS or the
+    # CPU count) and how far it had grown before this burst do not matter.
+    # (Plus one set if this test thread called le._models() itself.)
     own = 1 if getattr(le._local, "models", None) is not None else 0
     assert le.model_loads() - own <= le._workers()
+    assert le.model_loads() - loads_before <= min(le._workers(), len(work) - 1)
 
 
 # --- real people (../shared/faces) ----------------------------------------------

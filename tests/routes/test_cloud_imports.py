@@ -19,7 +19,9 @@ with stubbed("rekognition") as stub, stubbed("textract"), Client(app, stage_name
     r = http.http.post("/ips", headers={"Content-Type": "application/json"},
                        body=json.dumps({"dl": b64(image_bytes()), "selfie": b64(image_bytes())}))
 print(r.status_code, sorted(m for m in ("numpy", "dlib", "face_recognition_models",
-                                        "onnxruntime", "rapidocr", "cv2") if m in sys.modules))
+                                                  "waitress", "prometheus_client",
+                                                  "onnxruntime", "rapidocr", "cv2")
+                             if m in sys.modules))
 """
 
 

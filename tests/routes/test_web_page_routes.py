@@ -106,3 +106,37 @@ def test_every_code_the_server_can_raise_is_known_to_the_page():
     server_codes.discard("NOT_FOUND")   # the asset route's own 404, not the page's concern
     server_codes.discard("METHOD_NOT_ALLOWED")   # the page only ever POSTs
     assert not [code for code in sorted(server_codes) if f"case '{code}':" not in js]
+
+
+def _reason_enums(node) -> set:
+    """Every enum listed for the items of a property named `reasons`."""
+    found: set = set()
+    if isinstance(node, dict):
+        reasons = (node.get("properties") or {}).get("reasons")
+        if isinstance(reasons, dict):
+            found |= set((reasons.get("items") or {}).get("enum") or [])
+        for value in node.values():
+            found |= _reason_enums(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _reason_enums(value)
+    return found
+
+
+def test_every_reason_code_has_a_message_in_the_page():
+    # The /ips answer's `reasons` (issue 9): the codes the issue names, and
+    # any the contract lists, each get their own sentence in describeReason.
+    import yaml
+    js = (static_assets.STATIC_DIR / "app.js").read_text("utf-8")
+    body = js[js.index("function describeReason("):]
+    body = body[:body.index("\n  }\n")]
+    spec = yaml.safe_load((static_assets.STATIC_DIR.parents[1] / "openapi.yaml").read_text("utf-8"))
+    codes = {"DOCUMENT_EXPIRED", "DOCUMENT_CHECK_DIGITS", "UNDER_MINIMUM_AGE",
+             "EXPECTED_DATA_MISMATCH", "DOCUMENT_UNREADABLE", "DUPLICATE_FACE"} | _reason_enums(spec)
+    assert not [code for code in sorted(codes) if f"case '{code}':" not in body]
+
+
+def test_page_script_never_writes_html():
+    # Read document fields and server messages are untrusted: text only.
+    js = (static_assets.STATIC_DIR / "app.js").read_text("utf-8")
+    assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", js)

@@ -5,6 +5,7 @@ import base64
 import io
 import os
 import shutil
+import time
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -13,6 +14,10 @@ REPO = Path(__file__).resolve().parents[2]
 FACES = REPO.parent / "shared" / "faces"
 ARTIFACTS = REPO / "artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
+
+# Failure guard only: how long a test waits for the result panel before it
+# fails (a busy machine is slow; a correct page always gets there).
+RESULT_TIMEOUT_MS = 120_000
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -45,6 +50,10 @@ def open_page(browser, url, viewport=(1280, 900), **context_args):
     uncaught exceptions."""
     context = browser.new_context(
         viewport={"width": viewport[0], "height": viewport[1]}, **context_args)
+    # Failure guards, not expectations: generous, so a loaded machine is slow
+    # but never fails a correct page.
+    context.set_default_timeout(60_000)
+    context.set_default_navigation_timeout(60_000)
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
@@ -100,3 +109,33 @@ def y4m_from_photo(photo: Path, path: Path, size=(1280, 720), frames: int = 10) 
 
 def decode_jpeg_b64(data: str) -> Image.Image:
     return Image.open(io.BytesIO(base64.b64decode(data)))
+
+
+def choose(page, field: str, path: Path) -> None:
+    """Pick a file the way a person does: the button opens the file chooser."""
+    with page.expect_file_chooser() as chooser:
+        page.click(f"#{field}-choose")
+    chooser.value.set_files(str(path))
+    page.wait_for_selector(f"#{field}-preview:not([hidden])")
+    page.wait_for_selector(f"#{field}-info:text-matches('^Ready')")
+
+
+def verify(page) -> float:
+    """Click "Verify" and wait for the result panel; seconds from click to result."""
+    start = time.perf_counter()
+    page.click("#verify")
+    page.wait_for_selector("#result:not([hidden])", timeout=RESULT_TIMEOUT_MS)
+    return time.perf_counter() - start
+
+
+def outcome(page) -> str:
+    return page.get_attribute("#result", "data-outcome")
+
+
+def wait_until(page, condition, timeout_s: float = 60) -> None:
+    """Let Playwright dispatch events (route handlers, listeners) until
+    condition() is true; fail after timeout_s. A condition, not a duration."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        page.wait_for_timeout(20)

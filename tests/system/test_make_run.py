@@ -17,7 +17,7 @@ CLIENT = [sys.executable, str(ROOT / "scripts" / "ips_client.py")]
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     log = tmp_path_factory.mktemp("make-run") / "server.log"
-    command = lambda port: ["make", "-s", "run", f"PORT={port}", "RUN_FLAGS=--no-autoreload"]
+    command = lambda port: ["make", "-s", "run", f"PORT={port}"]
     with running_server(log, command) as base:
         yield base + "/ips"
 
