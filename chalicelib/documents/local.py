@@ -28,7 +28,8 @@ import numpy as np
 from PIL import Image as PILImage
 
 from chalicelib.documents.base import FAILED, DocumentRead
-from chalicelib.documents.fields import TextBox, read_text
+from chalicelib.documents.fields import TextBox, from_mrz, read_text
+from chalicelib.documents.mrz import read_mrz
 from chalicelib.engines.base import Image
 from chalicelib.logs import log_event
 
@@ -136,10 +137,10 @@ class LocalReader:
             if rows:
                 flat = [p for row in rows for p, _ in row]
                 read = iter(self._recognise(engine, pixels, flat, use_cls))
-                lines = [TextBox("".join(next(read) for _ in row), *_extent(row)) for row in rows]
-                found = read_text(lines, today)
-                if found.source == "mrz":
-                    return found
+                # In _mrz_rows' order: upright lines read right to left.
+                mrz = read_mrz(["".join(next(read) for _ in row) for row in rows], today)
+                if mrz is not None:
+                    return from_mrz(mrz)
         texts = self._recognise(engine, pixels, [p for p, _ in boxes], use_cls)
         return read_text(_with_text(boxes, texts), today)
 

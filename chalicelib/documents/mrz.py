@@ -73,6 +73,12 @@ def _letters(text: str) -> str:
     return text.translate(_TO_LETTER)
 
 
+def _country(text: str) -> str:
+    """A country code: letters, and a "K" before a filler is a filler ("D<<"
+    read as "DK<"); no code ends in K followed by fillers."""
+    return re.sub(r"K(?=<)", "<", _letters(text))
+
+
 def _date_or_filler(text: str) -> str:
     return text if set(text) == {"<"} else _digits(text)
 
@@ -244,11 +250,11 @@ def _field_ok(data: str, digit: str) -> bool:
 
 def _parse_td23(fmt: str, lines: Sequence[str], today: date) -> MrzResult:
     one, two = lines
-    code, issuer = one[0:2], _letters(one[2:5])
+    code, issuer = one[0:2], _country(one[2:5])
     surname, given = _names(one[5:])
     number = two[0:9]
     number_cd = _digit_or_filler(two[9])
-    nationality = _letters(two[10:13])
+    nationality = _country(two[10:13])
     dob, dob_cd = _date_or_filler(two[13:19]), _digit_or_filler(two[19])
     sex = _sex(two[20])
     expiry, expiry_cd = _date_or_filler(two[21:27]), _digit_or_filler(two[27])
@@ -285,12 +291,12 @@ def _parse_td23(fmt: str, lines: Sequence[str], today: date) -> MrzResult:
 
 def _parse_td1(lines: Sequence[str], today: date) -> MrzResult:
     one, two, three = lines
-    code, issuer = one[0:2], _letters(one[2:5])
+    code, issuer = one[0:2], _country(one[2:5])
     number, number_cd, number_data = _document_number(one[5:14], one[14], _optional(one[15:30]))
     dob, dob_cd = _date_or_filler(two[0:6]), _digit_or_filler(two[6])
     sex = _sex(two[7])
     expiry, expiry_cd = _date_or_filler(two[8:14]), _digit_or_filler(two[14])
-    nationality = _letters(two[15:18])
+    nationality = _country(two[15:18])
     surname, given = _names(three)
     digits = {
         "document_number": _field_ok(number_data, number_cd),

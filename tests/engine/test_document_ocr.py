@@ -111,6 +111,8 @@ def _manifest() -> dict[str, dict[str, str]]:
 @pytest.mark.parametrize("name", [
     "passporteye/passport-td3.jpg", "passporteye/passport-td2.jpg",
     "passporteye/100_pass-fin.png", "passporteye/100_id-si.jpg", "passporteye/100_id-che.jpg",
+    "passporteye/0_pass-lva.jpg",   # the MRZ turned 90 degrees
+    "identity-germany/idcard-new_mustermann_marked.jpeg",   # red boxes across the MRZ
     "amazon-textract-textractor/fake_id.png", "amazon-textract-textractor/driverlicense.png",
 ])
 def test_specimens_read_to_their_ground_truth(reader, name):

@@ -113,10 +113,11 @@ def test_correction_never_makes_a_wrong_digit_pass():
 
 
 def test_filler_misread_as_k_and_lookalike_chevrons():
-    lines = ["IDD<<T220001293KK<<<<<<<<<<<<<", "6408125<2010315D<<<<<<<<<<<<<4",
+    lines = ["IDD<<T220001293KK<<<<<<<<<<<<<", "6408125<2010315DK<<<<<<<<<<<<4",
              "MUSTERMANN<<ERIKA<<<<<<<<<<<<<"]
     mrz = parse_mrz("TD1", lines, TODAY)
     assert mrz.document_number == "T22000129" and mrz.check_digits_ok
+    assert (mrz.nationality, mrz.issuing_country) == ("D", "D")
     assert clean_line("P<D«MUSTERMANN くくく") == "P<D<<MUSTERMANN<<<"
     assert clean_line("ＰAPΑDOΡOULOS") == "PAPADOPOULOS"  # fullwidth, Greek look-alikes
 
