@@ -15,7 +15,8 @@ REQS   := requirements.txt requirements-dev.txt requirements-local.txt requireme
 # Browser tests drive Debian's Chromium (Playwright's own download is not used).
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run dev load-test test check lint e2e-deps e2e bench bench-handler bench-search calibrate-search package provision openapi fuzz clean
+.PHONY: run dev load-test test check lint e2e-deps e2e fonts bench bench-handler bench-search calibrate-search bench-documents \
+	synth-documents package provision openapi fuzz clean
 
 $(STAMP): $(REQS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,7 +33,7 @@ dev: $(STAMP)
 load-test: $(STAMP)
 	$(BIN)/python -m scripts.load_test
 
-test: $(STAMP) e2e-deps
+test: $(STAMP) e2e-deps fonts
 	$(BIN)/python -m pytest -q tests
 
 # No sudo, no Chromium, no network: ruff, mypy, then the unit and route tests.
@@ -51,8 +52,26 @@ e2e-deps:
 e2e: $(STAMP) e2e-deps
 	$(BIN)/python -m pytest -q tests/system/browser tests/routes/test_web_page_routes.py
 
-bench: $(STAMP)
+# OCR-B for the synthetic documents' MRZ (tests/support/document_images.py
+# falls back to DejaVu Sans Mono without it).
+OCR_B  := /usr/share/fonts/opentype/ocr-b/OCRB.otf
+fonts:
+	test -f $(OCR_B) || { $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q fonts-ocr-b; } || \
+	  echo "fonts-ocr-b not installed: synthetic MRZs use DejaVu Sans Mono"
+
+bench: $(STAMP) fonts
 	$(BIN)/python -m scripts.bench_engine
+	$(BIN)/python -m scripts.bench_documents
+
+# Document reading alone: accuracy on ../shared/documents and a synthetic
+# set, reading latency, POST /ips with and without reading.
+bench-documents: $(STAMP) fonts
+	$(BIN)/python -m scripts.bench_documents
+
+# A labelled synthetic set on disk (images + manifest.csv) to look at.
+synth-documents: $(STAMP) fonts
+	$(BIN)/python -m scripts.synth_documents --out artifacts/synthetic-documents
 
 bench-handler: $(STAMP)
 	$(BIN)/python -m scripts.bench_handler

@@ -6,6 +6,7 @@ from typing import Any
 from chalice import Chalice, Response
 
 from chalicelib import api_spec, auth, enrolment_flow, errors, static_assets
+from chalicelib.documents.service import read_request
 from chalicelib.errors import ApiError
 from chalicelib.responses import error_response
 from chalicelib.settings import Settings, load_settings
@@ -57,6 +58,43 @@ def ips_preflight() -> Response:
            content_types=["*/*"])
 def ips_wrong_method() -> Response:
     return error_response(errors.method_not_allowed("/ips", "POST, OPTIONS"), _request_id())
+
+
+# Reads the identity document alone (docs/document-reading.md): the page
+# shows the person what was read before the selfie step.
+@app.route("/documents", methods=["POST"], api_key_required=True, content_types=["*/*"])
+def documents() -> Response:
+    request = app.current_request
+    request_id = _request_id()
+    cors = {}
+    try:
+        settings = load_settings()
+        cors = auth.cors_headers(request.headers, settings.cors_origins)
+        auth.require_api_key(request.headers, settings.api_key_hashes, request_id)
+        body = read_request(
+            request.raw_body or b"", request.headers.get("content-type"), settings, request_id
+        )
+    except ApiError as error:
+        return error_response(error, request_id, cors)
+    except Exception as exc:  # our bug: opaque 500, details only in the log
+        return error_response(internal_error(exc, request_id), request_id, cors)
+    return Response(body=body, status_code=200, headers={**cors, "X-Request-Id": request_id})
+
+
+@app.route("/documents", methods=["OPTIONS"])
+def documents_preflight() -> Response:
+    headers = auth.preflight_headers(app.current_request.headers, load_settings().cors_origins)
+    return Response(body="", status_code=204, headers={**headers, "X-Request-Id": _request_id()})
+
+
+@app.route(
+    "/documents",
+    methods=["GET", "HEAD", "PUT", "PATCH", "DELETE"],
+    api_key_required=True,
+    content_types=["*/*"],
+)
+def documents_wrong_method() -> Response:
+    return error_response(errors.method_not_allowed("/documents", "POST, OPTIONS"), _request_id())
 
 
 # --- Enrolment and duplicate search (chalicelib/enrolment_flow.py, docs/enrolment.md) ---

@@ -24,7 +24,7 @@ from chalicelib.enrolment.base import SUBJECT_ID_PATTERN, Probe, SubjectInfo
 from chalicelib.image_checks import check_image
 from chalicelib.image_normalise import normalise
 from chalicelib.logs import log_event
-from chalicelib.request_decoding import FIELDS, decode_image_field, load_payload
+from chalicelib.request_decoding import decode_image_field, load_payload
 from chalicelib.settings import Settings
 from chalicelib.verification import run_verification
 
@@ -50,11 +50,11 @@ def enrol(
     verification failed, or the face is already enrolled under another id)."""
     parsed: dict[str, str] = {}
 
-    def parse(raw: bytes, media_type: str | None) -> dict[str, bytes]:
+    def parse(raw: bytes, media_type: str | None) -> dict[str, Any]:
         payload = load_payload(raw, media_type)
         # The subject id is checked before any image is decoded.
         parsed["subject_id"] = check_subject_id(payload.get("subject_id"))
-        return {field: decode_image_field(payload, field) for field in FIELDS}
+        return payload
 
     verification = run_verification(raw_body, content_type, settings, request_id, parse)
     subject_id = parsed["subject_id"]

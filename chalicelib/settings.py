@@ -16,6 +16,9 @@ from chalicelib.enrolment.base import StoreOptions
 QUALITY_FILTERS = ("NONE", "AUTO", "LOW", "MEDIUM", "HIGH")
 MULTI_FACE_POLICIES = ("reject", "best_match")
 ENGINES = ("rekognition", "local")
+DOCUMENT_MODES = ("off", "read", "enforce")  # docs/document-reading.md
+DOCUMENT_UNREADABLE = ("review", "ignore")
+DOCUMENT_FAILED = ("no_match", "review")
 
 
 @dataclass(frozen=True)
@@ -33,13 +36,20 @@ class Settings:
     search_threshold: float = 90.0  # IPS_SEARCH_THRESHOLD
     max_matches: int = 5  # IPS_MAX_MATCHES
     enrolment: StoreOptions = StoreOptions()  # IPS_DB_PATH, IPS_COLLECTION_ID
+    document_mode: str = "read"  # off | read | enforce (docs/document-reading.md)
+    min_age: int | None = None  # None: no minimum-age check
+    document_unreadable: str = "review"  # enforce: an unreadable document -> review | ignore
+    document_failed: str = "no_match"  # enforce: expired / under age -> no_match | review
+    document_timeout_s: float = 10.0  # reading gives up (read: false) after this
 
 
 def _raw(env: Mapping[str, str], name: str) -> str:
     return env.get(name, "").strip()
 
 
-def _number(env: Mapping[str, str], name: str, default: float | None, high: float = 100.0) -> float | None:
+def _number(
+    env: Mapping[str, str], name: str, default: float | None, high: float = 100.0
+) -> float | None:
     raw = _raw(env, name)
     if not raw:
         return default
@@ -62,6 +72,10 @@ def _whole_number(env: Mapping[str, str], name: str, default: int, high: int) ->
     if not 0 <= value <= high:
         raise ValueError(f"{name} must be between 0 and {high}")
     return value
+
+
+def _optional_whole_number(env: Mapping[str, str], name: str, high: int) -> int | None:
+    return _whole_number(env, name, 0, high) if _raw(env, name) else None
 
 
 def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
@@ -116,6 +130,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         search_threshold=search_threshold,
         max_matches=_whole_number(env, "IPS_MAX_MATCHES", Settings.max_matches, 100) or 1,
         enrolment=enrolment,
+        document_mode=_choice(env, "IPS_DOCUMENT", "read", DOCUMENT_MODES),
+        min_age=_optional_whole_number(env, "IPS_MIN_AGE", 150),
+        document_unreadable=_choice(env, "IPS_DOCUMENT_UNREADABLE", "review", DOCUMENT_UNREADABLE),
+        document_failed=_choice(env, "IPS_DOCUMENT_FAILED", "no_match", DOCUMENT_FAILED),
+        document_timeout_s=_number(env, "IPS_DOCUMENT_TIMEOUT_S", 10.0, 25.0) or 10.0,
     )
 
 

@@ -12,13 +12,14 @@ from typing import Any
 
 from chalicelib import admission, errors
 from chalicelib.decision import MATCH, decide
+from chalicelib.documents import service as documents
 from chalicelib.engines import engine_for
 from chalicelib.engines.base import Comparison, Image
 from chalicelib.errors import ApiError
 from chalicelib.image_checks import check_image
 from chalicelib.image_normalise import normalise
 from chalicelib.logs import log_event
-from chalicelib.request_decoding import parse_body
+from chalicelib.request_decoding import FIELDS, decode_image_field, load_payload
 from chalicelib.settings import Settings
 
 
@@ -47,10 +48,10 @@ def run_verification(
     content_type: str | None,
     settings: Settings,
     request_id: str,
-    parse: Callable[[bytes, str | None], dict[str, bytes]] = parse_body,
+    parse: Callable[[bytes, str | None], dict[str, Any]] = load_payload,
 ) -> Verification:
     """verify(), for callers that need more than the body: POST /enrolments
-    parses its own body shape with `parse` and reuses the selfie."""
+    reads its own fields with `parse` (the JSON object) and reuses the selfie."""
     start = time.perf_counter()
     log: dict[str, Any] = {
         "request_id": request_id,
@@ -58,8 +59,11 @@ def run_verification(
         "engine": settings.engine,
         "body_bytes": len(raw_body),
     }
+    reading = None
     try:
-        images = parse(raw_body, content_type)
+        payload = parse(raw_body, content_type)
+        images = {field: decode_image_field(payload, field) for field in FIELDS}
+        expected = documents.parse_expected(payload)
         log.update(dl_bytes=len(images["dl"]), selfie_bytes=len(images["selfie"]))
         # Both checked (cheap, header only) before either is converted: the
         # same steps as chalicelib.images.prepare, split to keep that order.
@@ -77,9 +81,14 @@ def run_verification(
             )
             engine = engine_for(settings.engine, settings.engine_options)
             engine_start = time.perf_counter()
+            reading = documents.start(document, settings)  # in parallel, never after
             comparison = engine.compare(document, selfie)
             log["engine_ms"] = _ms(engine_start)
+            read = documents.finish(reading, settings, expected)
+            log["document_ms"] = _ms(engine_start)
     except ApiError as error:
+        if reading is not None:
+            reading.cancel()  # only stops a read that has not started yet
         if error.__cause__ is not None and error.status >= 500:
             log_failure("engine_error", error.__cause__, request_id)
         log_event(
@@ -92,7 +101,9 @@ def run_verification(
         )
         raise
     similarity = round(comparison.similarity, 2)
-    decision = decide(similarity, settings.threshold, settings.review_floor)
+    decision, reasons = documents.apply(
+        decide(similarity, settings.threshold, settings.review_floor), read, settings
+    )
     log_event(
         "verification",
         **log,
@@ -100,6 +111,8 @@ def run_verification(
         decision=decision,
         similarity=similarity,
         faces_in_selfie=comparison.faces_in_selfie,
+        reasons=reasons,
+        **(read.log_fields() if read else {}),
         total_ms=_ms(start),
     )
     body = {
@@ -113,7 +126,10 @@ def run_verification(
         "selfie_face": comparison.selfie_face.to_json(),
         "faces_in_selfie": comparison.faces_in_selfie,
         "request_id": request_id,
+        "reasons": reasons,
     }
+    if read is not None:
+        body["document"] = read.to_json()
     return Verification(body, comparison, selfie)
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-OFFLINE_ENGINE_PACKAGES = ("dlib", "_dlib_pybind11", "numpy", "face_recognition_models")
+OFFLINE_ENGINE_PACKAGES = ("dlib", "_dlib_pybind11", "numpy", "face_recognition_models",
+                           "onnxruntime", "rapidocr", "cv2", "opencv")
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
@@ -67,7 +68,7 @@ def test_template_policy_is_least_privilege_and_key_required(package):
                           "rekognition:SearchFacesByImage"]
     assert actions == sorted(["logs:CreateLogGroup", "logs:CreateLogStream",
                               "logs:PutLogEvents", "rekognition:CompareFaces",
-                              *collection_actions])
+                              "textract:AnalyzeID", *collection_actions])
     # The collection actions are scoped to the stage's own collection only.
     scoped = [statement for policy in role["Policies"]
               for statement in policy["PolicyDocument"]["Statement"]

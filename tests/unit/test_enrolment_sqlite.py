@@ -324,6 +324,8 @@ def test_sigkill_in_a_burst_of_enrolments_leaves_a_consistent_store(db):
             break
     child.wait()
     assert child.returncode == -9, child.stderr.read() if child.stderr else ""
+    # Acknowledgements the child wrote before the signal landed, still in the pipe.
+    acknowledged += [int(line) for line in child.stdout.read().split()]
     store = open_store(db)
     assert store.integrity_problems() == []
     with sqlite3.connect(db) as conn:
@@ -332,6 +334,7 @@ def test_sigkill_in_a_burst_of_enrolments_leaves_a_consistent_store(db):
     for i in acknowledged:
         assert stored.get(f"s{i}") == (2 if i % 3 == 0 else 1), i
     # at most the enrolment in flight was committed without being acknowledged
+    assert acknowledged == list(range(len(acknowledged)))
     assert set(stored) - {f"s{i}" for i in acknowledged} <= {f"s{len(acknowledged)}"}
     for name in stored:   # nothing half-written: each face is its subject's own
         v = np.random.default_rng(int(name[1:])).standard_normal(128)
