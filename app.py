@@ -1,13 +1,15 @@
 """ips: ID + Selfie identity verification. Routes only; the logic is in chalicelib."""
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from chalice import Chalice, Response
 
-from chalicelib import api_spec, auth, errors, static_assets
+from chalicelib import api_spec, auth, enrolment_flow, errors, static_assets
 from chalicelib.documents.service import read_request
 from chalicelib.errors import ApiError
 from chalicelib.responses import error_response
-from chalicelib.settings import load_settings
+from chalicelib.settings import Settings, load_settings
 from chalicelib.verification import internal_error, verify
 
 app = Chalice(app_name="ips")
@@ -93,6 +95,65 @@ def documents_preflight() -> Response:
 )
 def documents_wrong_method() -> Response:
     return error_response(errors.method_not_allowed("/documents", "POST, OPTIONS"), _request_id())
+
+
+# --- Enrolment and duplicate search (chalicelib/enrolment_flow.py, docs/enrolment.md) ---
+# Key-protected like POST /ips: API Gateway's key on cloud stages, the
+# built-in check wherever IPS_API_KEYS / IPS_API_KEY_SHA256 are set.
+
+
+def _protected(action: Callable[[Settings, str], tuple[int, Any]]) -> Response:
+    """Settings, the built-in key check, then action(settings, request_id) ->
+    (status, body); errors become the API's JSON error."""
+    request_id = _request_id()
+    try:
+        settings = load_settings()
+        auth.require_api_key(app.current_request.headers, settings.api_key_hashes, request_id)
+        status, body = action(settings, request_id)
+    except ApiError as error:
+        return error_response(error, request_id)
+    except Exception as exc:  # our bug: opaque 500, details only in the log
+        return error_response(internal_error(exc, request_id), request_id)
+    return Response(body=body, status_code=status, headers={"X-Request-Id": request_id})
+
+
+@app.route("/enrolments", methods=["POST"], api_key_required=True, content_types=["*/*"])
+def enrol() -> Response:
+    request = app.current_request
+    return _protected(
+        lambda settings, request_id: enrolment_flow.enrol(
+            request.raw_body or b"", request.headers.get("content-type"), settings, request_id
+        )
+    )
+
+
+@app.route("/search", methods=["POST"], api_key_required=True, content_types=["*/*"])
+def search() -> Response:
+    request = app.current_request
+    return _protected(
+        lambda settings, request_id: (
+            200,
+            enrolment_flow.search(
+                request.raw_body or b"", request.headers.get("content-type"), settings, request_id
+            ),
+        )
+    )
+
+
+@app.route("/enrolments/{subject_id}", methods=["GET"], api_key_required=True)
+def enrolled_subject(subject_id: str) -> Response:
+    return _protected(
+        lambda settings, request_id: (200, enrolment_flow.subject(subject_id, settings, request_id))
+    )
+
+
+@app.route("/enrolments/{subject_id}", methods=["DELETE"], api_key_required=True)
+def erase_subject(subject_id: str) -> Response:
+    def action(settings: Settings, request_id: str) -> tuple[int, Any]:
+        enrolment_flow.erase(subject_id, settings, request_id)
+        return 204, ""
+
+    return _protected(action)
 
 
 # The API contract (openapi.yaml, served as JSON: chalicelib/api_spec.py).
