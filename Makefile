@@ -16,7 +16,7 @@ REQS   := requirements.txt requirements-dev.txt requirements-local.txt requireme
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run dev load-test test check lint e2e-deps e2e fonts bench bench-handler bench-documents \
-	synth-documents package openapi fuzz clean
+	synth-documents bench-search calibrate-search package provision openapi fuzz clean
 
 $(STAMP): $(REQS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -82,8 +82,24 @@ openapi: $(STAMP)
 fuzz: $(STAMP)
 	SCHEMATHESIS_MAX_EXAMPLES=500 $(BIN)/python -m pytest -q -s tests/system/test_schemathesis.py
 
+# STAGE=dev|prod (default prod). The SAM template includes the stage's face
+# collection (.chalice/collection-$(STAGE).json, docs/enrolment.md).
+STAGE ?= prod
 package: $(STAMP)
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage prod out/
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) \
+	  --merge-template .chalice/collection-$(STAGE).json out/
+
+# The stage's Rekognition collection for `chalice deploy` (idempotent).
+provision: $(STAMP)
+	$(BIN)/python -m scripts.provision_collection --stage $(STAGE)
+
+# Enrolment search: synthetic scale benchmark, and the threshold calibration
+# on ../shared/faces (docs/enrolment.md).
+bench-search: $(STAMP)
+	$(BIN)/python -m scripts.bench_search
+
+calibrate-search: $(STAMP)
+	$(BIN)/python -m scripts.calibrate_search
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -19,6 +19,8 @@ from chalicelib import errors
 from chalicelib.limits import MAX_BODY_BYTES, MAX_IMAGE_BYTES
 
 FIELDS = ("dl", "selfie")
+# Fields whose repetition is refused (see _no_repeated_image_fields).
+_SINGLE_FIELDS = (*FIELDS, "subject_id")
 _MAX_BASE64_CHARS = 4 * -(-MAX_IMAGE_BYTES // 3)
 # Room for a data-URI prefix and MIME line breaks (2 chars per 76).
 _MAX_RAW_CHARS = _MAX_BASE64_CHARS * 78 // 76 + 256
@@ -35,8 +37,9 @@ def parse_body(raw: bytes, content_type: str | None = None) -> dict[str, bytes]:
 
 
 def load_payload(raw: bytes, content_type: str | None = None) -> dict[str, Any]:
-    """The request's JSON object (images still base64), or raise ApiError. A
-    missing Content-Type is taken as JSON, as API Gateway and Chalice do."""
+    """The request's JSON object (images still base64), checked before any
+    image is decoded, or raise ApiError (other routes read other fields from
+    it). A missing Content-Type is taken as JSON, as API Gateway and Chalice do."""
     media_type = (content_type or "application/json").split(";")[0].strip().lower()
     if media_type != "application/json":
         raise errors.unsupported_media_type()
@@ -73,7 +76,7 @@ def _no_repeated_image_fields(pairs: list) -> dict[str, Any]:
     read different images. Other repeated keys are ignored like any unknown field."""
     obj: dict[str, Any] = {}
     for key, value in pairs:
-        if key in obj and key in FIELDS:
+        if key in obj and key in _SINGLE_FIELDS:
             raise errors.invalid_json(f'The field "{key}" appears more than once.', key)
         obj[key] = value
     return obj

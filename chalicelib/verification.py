@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import admission, errors
 from chalicelib.decision import MATCH, decide
 from chalicelib.documents import service as documents
 from chalicelib.engines import engine_for
+from chalicelib.engines.base import Comparison, Image
 from chalicelib.errors import ApiError
 from chalicelib.image_checks import check_image
 from chalicelib.image_normalise import normalise
@@ -24,10 +27,31 @@ def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 1)
 
 
+@dataclass(frozen=True)
+class Verification:
+    """A verification's response body and what enrolment reuses from it."""
+
+    body: dict[str, Any]
+    comparison: Comparison
+    selfie: Image  # normalised, as the engine saw it
+
+
 def verify(
     raw_body: bytes, content_type: str | None, settings: Settings, request_id: str
 ) -> dict[str, Any]:
     """Return the 200 response body, or raise ApiError. Logs one line either way."""
+    return run_verification(raw_body, content_type, settings, request_id).body
+
+
+def run_verification(
+    raw_body: bytes,
+    content_type: str | None,
+    settings: Settings,
+    request_id: str,
+    check_payload: Callable[[dict[str, Any]], None] | None = None,
+) -> Verification:
+    """verify(), for callers that need more than the body: POST /enrolments
+    checks its own fields with `check_payload` and reuses the selfie."""
     start = time.perf_counter()
     log: dict[str, Any] = {
         "request_id": request_id,
@@ -38,6 +62,8 @@ def verify(
     reading = None
     try:
         payload = load_payload(raw_body, content_type)
+        if check_payload is not None:
+            check_payload(payload)  # a route's own fields, before any image is decoded
         images = {field: decode_image_field(payload, field) for field in FIELDS}
         expected = documents.parse_expected(payload)
         log.update(dl_bytes=len(images["dl"]), selfie_bytes=len(images["selfie"]))
@@ -106,7 +132,7 @@ def verify(
     }
     if read is not None:
         body["document"] = read.to_json()
-    return body
+    return Verification(body, comparison, selfie)
 
 
 def log_failure(event: str, exc: BaseException, request_id: str) -> None:

@@ -449,6 +449,9 @@ class LocalEngine:
     def __init__(self, options: EngineOptions) -> None:
         self.options = options
 
+    def describe(self, selfie: Image) -> Tuple[Face, Tuple[float, ...]]:
+        return describe(self, selfie)
+
     def compare(self, document: Image, selfie: Image) -> Comparison:
         pool = _executor()
         doc_future = pool.submit(analyse, document, "document", self.options)
@@ -484,4 +487,29 @@ def _compare_analyses(doc: _Analysis, sel: _Analysis) -> Comparison:
     assert best is not None
     return Comparison(similarity=similarity_from_distance(best[0]),
                       document_face=doc_face.face, selfie_face=best[1].face,
-                      faces_in_selfie=sel.counted)
+                      faces_in_selfie=sel.counted,
+                      selfie_descriptor=_as_tuple(best[1].descriptor))
+
+
+# --- enrolment hooks (chalicelib/enrolment/, docs/enrolment.md) ---------------
+# The enrolment store keeps descriptors tagged with MODEL_VERSION and never
+# compares descriptors of another version. Change it whenever anything that
+# moves a descriptor changes: the model files, the landmarks, the chip size or
+# padding, the decoding.
+MODEL_VERSION = "dlib-resnet-v1/5pt/chip150-0.25"
+
+
+def _as_tuple(descriptor) -> Tuple[float, ...]:
+    return tuple(float(x) for x in descriptor)
+
+
+def describe(engine: "LocalEngine", selfie: Image) -> Tuple[Face, Tuple[float, ...]]:
+    """The selfie's face and its 128-d descriptor (POST /search), with the
+    same detection and quality rules as a verification's selfie."""
+    try:
+        analysis = _executor().submit(analyse, selfie, "selfie", engine.options).result()
+    except errors.ApiError:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- as in compare: a dlib failure is ENGINE_ERROR
+        raise errors.engine_failed() from exc
+    return analysis.faces[0].face, _as_tuple(analysis.faces[0].descriptor)
