@@ -15,8 +15,8 @@ REQS   := requirements.txt requirements-dev.txt requirements-local.txt requireme
 # Browser tests drive Debian's Chromium (Playwright's own download is not used).
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run dev load-test test check lint e2e-deps e2e fonts bench bench-handler bench-search calibrate-search bench-documents \
-	synth-documents package provision openapi fuzz clean
+.PHONY: run dev load-test test check lint e2e-deps e2e fonts bench bench-handler bench-documents \
+	synth-documents bench-search calibrate-search package provision openapi fuzz clean
 
 $(STAMP): $(REQS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

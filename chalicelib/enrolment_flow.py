@@ -50,13 +50,10 @@ def enrol(
     verification failed, or the face is already enrolled under another id)."""
     parsed: dict[str, str] = {}
 
-    def parse(raw: bytes, media_type: str | None) -> dict[str, Any]:
-        payload = load_payload(raw, media_type)
-        # The subject id is checked before any image is decoded.
+    def check_payload(payload: dict[str, Any]) -> None:
         parsed["subject_id"] = check_subject_id(payload.get("subject_id"))
-        return payload
 
-    verification = run_verification(raw_body, content_type, settings, request_id, parse)
+    verification = run_verification(raw_body, content_type, settings, request_id, check_payload)
     subject_id = parsed["subject_id"]
     body = {**verification.body, "subject_id": subject_id, "enrolled": False, "duplicates": []}
     if body["decision"] == MATCH:

@@ -37,8 +37,9 @@ def parse_body(raw: bytes, content_type: str | None = None) -> dict[str, bytes]:
 
 
 def load_payload(raw: bytes, content_type: str | None = None) -> dict[str, Any]:
-    """The request's JSON object (images still base64), or raise ApiError. A
-    missing Content-Type is taken as JSON, as API Gateway and Chalice do."""
+    """The request's JSON object (images still base64), checked before any
+    image is decoded, or raise ApiError (other routes read other fields from
+    it). A missing Content-Type is taken as JSON, as API Gateway and Chalice do."""
     media_type = (content_type or "application/json").split(";")[0].strip().lower()
     if media_type != "application/json":
         raise errors.unsupported_media_type()
@@ -69,7 +70,7 @@ def _load_json(raw: bytes) -> Any:
         raise errors.invalid_json("The body is not valid JSON in UTF-8.") from None
 
 
-def _no_repeated_image_fields(pairs: list) -> dict[str, Any]:
+def _no_repeated_image_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A repeated "dl" or "selfie" is rejected: parsers disagree on which copy
     wins (first, last, error), so a gateway or log and this service could
     read different images. Other repeated keys are ignored like any unknown field."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chalicelib.auth import parse_api_key_hashes, parse_cors_origins
 from chalicelib.engines.base import EngineOptions
@@ -27,20 +27,20 @@ class Settings:
     engine: str = "rekognition"
     threshold: float = 80.0
     review_floor: float | None = None  # None: no review band
-    engine_options: EngineOptions = EngineOptions()
+    engine_options: EngineOptions = field(default_factory=EngineOptions)
     api_key_hashes: tuple[str, ...] = ()  # empty: built-in key check off (chalicelib/auth.py)
     cors_origins: tuple[str, ...] = ()  # empty: no CORS headers
-    # Enrolment and duplicate search (docs/enrolment.md). The search threshold
-    # is its own setting: a possible duplicate goes to a person, so it is
-    # tuned for recall, below the /ips threshold.
-    search_threshold: float = 90.0  # IPS_SEARCH_THRESHOLD
-    max_matches: int = 5  # IPS_MAX_MATCHES
-    enrolment: StoreOptions = StoreOptions()  # IPS_DB_PATH, IPS_COLLECTION_ID
     document_mode: str = "read"  # off | read | enforce (docs/document-reading.md)
     min_age: int | None = None  # None: no minimum-age check
     document_unreadable: str = "review"  # enforce: an unreadable document -> review | ignore
     document_failed: str = "no_match"  # enforce: expired / under age -> no_match | review
     document_timeout_s: float = 10.0  # reading gives up (read: false) after this
+    # Enrolment and duplicate search (docs/enrolment.md). The search threshold
+    # is its own setting: a possible duplicate goes to a person, so it is
+    # tuned for recall, below the /ips threshold.
+    search_threshold: float = 90.0  # IPS_SEARCH_THRESHOLD
+    max_matches: int = 5  # IPS_MAX_MATCHES
+    enrolment: StoreOptions = field(default_factory=StoreOptions)  # IPS_DB_PATH, IPS_COLLECTION_ID
 
 
 def _raw(env: Mapping[str, str], name: str) -> str:
@@ -127,14 +127,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         engine_options=options,
         api_key_hashes=parse_api_key_hashes(env),
         cors_origins=parse_cors_origins(env),
-        search_threshold=search_threshold,
-        max_matches=_whole_number(env, "IPS_MAX_MATCHES", Settings.max_matches, 100) or 1,
-        enrolment=enrolment,
         document_mode=_choice(env, "IPS_DOCUMENT", "read", DOCUMENT_MODES),
         min_age=_optional_whole_number(env, "IPS_MIN_AGE", 150),
         document_unreadable=_choice(env, "IPS_DOCUMENT_UNREADABLE", "review", DOCUMENT_UNREADABLE),
         document_failed=_choice(env, "IPS_DOCUMENT_FAILED", "no_match", DOCUMENT_FAILED),
         document_timeout_s=_number(env, "IPS_DOCUMENT_TIMEOUT_S", 10.0, 25.0) or 10.0,
+        search_threshold=search_threshold,
+        max_matches=_whole_number(env, "IPS_MAX_MATCHES", Settings.max_matches, 100) or 1,
+        enrolment=enrolment,
     )
 
 

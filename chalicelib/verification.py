@@ -48,10 +48,10 @@ def run_verification(
     content_type: str | None,
     settings: Settings,
     request_id: str,
-    parse: Callable[[bytes, str | None], dict[str, Any]] = load_payload,
+    check_payload: Callable[[dict[str, Any]], None] | None = None,
 ) -> Verification:
     """verify(), for callers that need more than the body: POST /enrolments
-    reads its own fields with `parse` (the JSON object) and reuses the selfie."""
+    checks its own fields with `check_payload` and reuses the selfie."""
     start = time.perf_counter()
     log: dict[str, Any] = {
         "request_id": request_id,
@@ -61,7 +61,9 @@ def run_verification(
     }
     reading = None
     try:
-        payload = parse(raw_body, content_type)
+        payload = load_payload(raw_body, content_type)
+        if check_payload is not None:
+            check_payload(payload)  # a route's own fields, before any image is decoded
         images = {field: decode_image_field(payload, field) for field in FIELDS}
         expected = documents.parse_expected(payload)
         log.update(dl_bytes=len(images["dl"]), selfie_bytes=len(images["selfie"]))
