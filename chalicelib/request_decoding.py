@@ -70,7 +70,7 @@ def _load_json(raw: bytes) -> Any:
         raise errors.invalid_json("The body is not valid JSON in UTF-8.") from None
 
 
-def _no_repeated_image_fields(pairs: list) -> dict[str, Any]:
+def _no_repeated_image_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A repeated "dl" or "selfie" is rejected: parsers disagree on which copy
     wins (first, last, error), so a gateway or log and this service could
     read different images. Other repeated keys are ignored like any unknown field."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chalicelib.auth import parse_api_key_hashes, parse_cors_origins
 from chalicelib.engines.base import EngineOptions
@@ -27,7 +27,7 @@ class Settings:
     engine: str = "rekognition"
     threshold: float = 80.0
     review_floor: float | None = None  # None: no review band
-    engine_options: EngineOptions = EngineOptions()
+    engine_options: EngineOptions = field(default_factory=EngineOptions)
     api_key_hashes: tuple[str, ...] = ()  # empty: built-in key check off (chalicelib/auth.py)
     cors_origins: tuple[str, ...] = ()  # empty: no CORS headers
     document_mode: str = "read"  # off | read | enforce (docs/document-reading.md)
@@ -40,7 +40,7 @@ class Settings:
     # tuned for recall, below the /ips threshold.
     search_threshold: float = 90.0  # IPS_SEARCH_THRESHOLD
     max_matches: int = 5  # IPS_MAX_MATCHES
-    enrolment: StoreOptions = StoreOptions()  # IPS_DB_PATH, IPS_COLLECTION_ID
+    enrolment: StoreOptions = field(default_factory=StoreOptions)  # IPS_DB_PATH, IPS_COLLECTION_ID
 
 
 def _raw(env: Mapping[str, str], name: str) -> str:

@@ -123,7 +123,7 @@ def test_zip_holds_no_offline_engine_dependency_or_model(package):
 
 
 def test_contract_ships_and_preflight_needs_no_key(package):
-    stage, out = package
+    _stage, out = package
     with zipfile.ZipFile(out / "deployment.zip") as zf:
         served = json.loads(zf.read("chalicelib/openapi.json"))
     assert served["paths"]["/ips"]["post"]["security"] == [{"api_key": []}]
