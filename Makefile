@@ -15,7 +15,8 @@ REQS   := requirements.txt requirements-dev.txt requirements-local.txt requireme
 # Browser tests drive Debian's Chromium (Playwright's own download is not used).
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run dev load-test test check lint e2e-deps e2e bench bench-handler package openapi fuzz clean
+.PHONY: run dev load-test test check lint e2e-deps e2e fonts bench bench-handler bench-documents \
+	synth-documents bench-search calibrate-search package provision openapi fuzz clean
 
 $(STAMP): $(REQS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,7 +33,7 @@ dev: $(STAMP)
 load-test: $(STAMP)
 	$(BIN)/python -m scripts.load_test
 
-test: $(STAMP) e2e-deps
+test: $(STAMP) e2e-deps fonts
 	$(BIN)/python -m pytest -q tests
 
 # No sudo, no Chromium, no network: ruff, mypy, then the unit and route tests.
@@ -51,11 +52,30 @@ e2e-deps:
 e2e: $(STAMP) e2e-deps
 	$(BIN)/python -m pytest -q tests/system/browser tests/routes/test_web_page_routes.py
 
-# bench: the engine before and after issue 8 and the naive pipeline, then
-# the degradation sweep (docs/offline-engine.md); needs ../shared/faces.
-bench: $(STAMP)
+# OCR-B for the synthetic documents' MRZ (tests/support/document_images.py
+# falls back to DejaVu Sans Mono without it).
+OCR_B  := /usr/share/fonts/opentype/ocr-b/OCRB.otf
+fonts:
+	test -f $(OCR_B) || { $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q fonts-ocr-b; } || \
+	  echo "fonts-ocr-b not installed: synthetic MRZs use DejaVu Sans Mono"
+
+# bench: the face engine before and after issue 8 (and the naive pipeline),
+# the degradation sweep (docs/offline-engine.md; needs ../shared/faces), then
+# document reading.
+bench: $(STAMP) fonts
 	$(BIN)/python -m scripts.bench_engine
 	$(BIN)/python -m scripts.bench_quality
+	$(BIN)/python -m scripts.bench_documents
+
+# Document reading alone: accuracy on ../shared/documents and a synthetic
+# set, reading latency, POST /ips with and without reading.
+bench-documents: $(STAMP) fonts
+	$(BIN)/python -m scripts.bench_documents
+
+# A labelled synthetic set on disk (images + manifest.csv) to look at.
+synth-documents: $(STAMP) fonts
+	$(BIN)/python -m scripts.synth_documents --out artifacts/synthetic-documents
 
 bench-handler: $(STAMP)
 	$(BIN)/python -m scripts.bench_handler
@@ -66,8 +86,24 @@ openapi: $(STAMP)
 fuzz: $(STAMP)
 	SCHEMATHESIS_MAX_EXAMPLES=500 $(BIN)/python -m pytest -q -s tests/system/test_schemathesis.py
 
+# STAGE=dev|prod (default prod). The SAM template includes the stage's face
+# collection (.chalice/collection-$(STAGE).json, docs/enrolment.md).
+STAGE ?= prod
 package: $(STAMP)
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage prod out/
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) \
+	  --merge-template .chalice/collection-$(STAGE).json out/
+
+# The stage's Rekognition collection for `chalice deploy` (idempotent).
+provision: $(STAMP)
+	$(BIN)/python -m scripts.provision_collection --stage $(STAGE)
+
+# Enrolment search: synthetic scale benchmark, and the threshold calibration
+# on ../shared/faces (docs/enrolment.md).
+bench-search: $(STAMP)
+	$(BIN)/python -m scripts.bench_search
+
+calibrate-search: $(STAMP)
+	$(BIN)/python -m scripts.calibrate_search
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

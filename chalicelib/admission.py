@@ -51,7 +51,9 @@ class Limits:
     max_wait_s: float = 10.0  # a request waiting longer is answered 503, not computed
 
 
-def _positive(env: Mapping[str, str], name: str, default: float, integer: bool) -> float:
+def _number(
+    env: Mapping[str, str], name: str, default: float, integer: bool, zero_ok: bool = False
+) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -59,17 +61,17 @@ def _positive(env: Mapping[str, str], name: str, default: float, integer: bool) 
         value = int(raw) if integer else float(raw)
     except ValueError:
         raise ValueError(f"{name} must be a {'whole ' if integer else ''}number") from None
-    if value < (0 if name == "IPS_MAX_QUEUED" else 1e-9):
-        raise ValueError(f"{name} must be positive")
+    if value < 0 or (value == 0 and not zero_ok):
+        raise ValueError(f"{name} must be {'0 or more' if zero_ok else 'positive'}")
     return value
 
 
 def limits_from_env(env: Mapping[str, str] | None = None) -> Limits:
     env = os.environ if env is None else env
     return Limits(
-        in_flight=int(_positive(env, "IPS_MAX_IN_FLIGHT", Limits.in_flight, True)),
-        queued=int(_positive(env, "IPS_MAX_QUEUED", Limits.queued, True)),
-        max_wait_s=_positive(env, "IPS_MAX_WAIT_S", Limits.max_wait_s, False),
+        in_flight=int(_number(env, "IPS_MAX_IN_FLIGHT", Limits.in_flight, True)),
+        queued=int(_number(env, "IPS_MAX_QUEUED", Limits.queued, True, zero_ok=True)),
+        max_wait_s=_number(env, "IPS_MAX_WAIT_S", Limits.max_wait_s, False),
     )
 
 
@@ -132,7 +134,9 @@ class Admission:
             with self._lock:
                 self._running -= 1
                 self._mean_s = 0.8 * self._mean_s + 0.2 * (self._clock() - start)
-                self._lock.notify()
+                # all waiters re-check: one whose client has gone leaves the
+                # slot to the next instead of keeping the wake-up
+                self._lock.notify_all()
 
 
 _admission: Admission | None = None

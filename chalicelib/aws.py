@@ -26,6 +26,16 @@ CLIENT_CONFIG = Config(
     read_timeout=6,
 )
 
+# Reading the document is best effort, bounded by the verification's own
+# wait for it (IPS_DOCUMENT_TIMEOUT_S, 10 s): one attempt whose connect and
+# read timeouts add up to that bound, so no call outlives the answer by long.
+READER_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 1},
+    connect_timeout=2,
+    read_timeout=8,
+)
+_CONFIGS = {"textract": READER_CONFIG}
+
 _clients: dict[str, Any] = {}
 _lock = threading.Lock()
 
@@ -37,7 +47,8 @@ def client(service: str) -> Any:
         with _lock:
             found = _clients.get(service)
             if found is None:
-                found = _clients[service] = boto3.client(service, config=CLIENT_CONFIG)
+                config = _CONFIGS.get(service, CLIENT_CONFIG)
+                found = _clients[service] = boto3.client(service, config=config)
     return found
 
 

@@ -14,10 +14,12 @@ status code                          when
 400    INVALID_FIELD_TYPE            a field is not a string
 400    INVALID_BASE64                not base64 (URLs and paths land here)
 400    INVALID_IMAGE                 the file is truncated or corrupt
+400    INVALID_SUBJECT_ID            subject_id missing, too long or with odd characters
 400    MALFORMED_REQUEST             make run: the HTTP framing is broken (request line, a
                                      header, a Content-Length that is not a number)
 401    UNAUTHORIZED                  built-in key check on, x-api-key missing or wrong
 404    NOT_FOUND                     an unknown static asset of the web page
+404    SUBJECT_NOT_FOUND             no subject enrolled under that id
 405    METHOD_NOT_ALLOWED            another method than the route serves
 411    LENGTH_REQUIRED               make run: a body without Content-Length, or chunked
 413    BODY_TOO_LARGE                body over 6 MB
@@ -37,6 +39,8 @@ status code                          when
 502    ENGINE_ERROR                  the face engine failed
 503    ENGINE_BUSY                   the engine is busy or throttled; honour Retry-After
 503    ENGINE_UNAVAILABLE            the offline engine is not installed on this server
+503    STORE_BUSY                    the enrolment store is locked or throttled; retry
+503    STORE_UNAVAILABLE             the enrolment store cannot be read or written
 504    ENGINE_TIMEOUT                Rekognition did not answer in time
 =====  ============================  ==================================================
 """
@@ -81,6 +85,10 @@ class Code(StrEnum):
     ENGINE_BUSY = "ENGINE_BUSY"
     ENGINE_UNAVAILABLE = "ENGINE_UNAVAILABLE"
     ENGINE_TIMEOUT = "ENGINE_TIMEOUT"
+    INVALID_SUBJECT_ID = "INVALID_SUBJECT_ID"
+    SUBJECT_NOT_FOUND = "SUBJECT_NOT_FOUND"
+    STORE_BUSY = "STORE_BUSY"
+    STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
 
 
 # The HTTP status each code is answered with (the table above, as data: the
@@ -114,6 +122,10 @@ STATUS: dict[Code, int] = {
     Code.ENGINE_BUSY: 503,
     Code.ENGINE_UNAVAILABLE: 503,
     Code.ENGINE_TIMEOUT: 504,
+    Code.INVALID_SUBJECT_ID: 400,
+    Code.SUBJECT_NOT_FOUND: 404,
+    Code.STORE_BUSY: 503,
+    Code.STORE_UNAVAILABLE: 503,
 }
 
 
@@ -332,6 +344,44 @@ def engine_unavailable() -> ApiError:
 
 def engine_timeout() -> ApiError:
     return ApiError(504, Code.ENGINE_TIMEOUT, "The face-comparison service timed out; retry.")
+
+
+# --- enrolment (chalicelib/enrolment/, docs/enrolment.md) -------------------
+
+
+def invalid_subject_id() -> ApiError:
+    return ApiError(
+        400,
+        Code.INVALID_SUBJECT_ID,
+        "subject_id must be 1-64 characters: letters, digits, '_', '.' or '-', "
+        "starting with a letter or digit.",
+        "subject_id",
+    )
+
+
+def subject_not_found() -> ApiError:
+    return ApiError(
+        404, Code.SUBJECT_NOT_FOUND, "No subject is enrolled under this id.", "subject_id"
+    )
+
+
+def store_busy(retry_after_s: int = 1) -> ApiError:
+    return ApiError(
+        503,
+        Code.STORE_BUSY,
+        "The enrolment store is busy; retry shortly.",
+        headers={"Retry-After": str(retry_after_s)},
+    )
+
+
+def store_unavailable() -> ApiError:
+    """The store cannot be written or read (disk full, read-only, I/O error):
+    an operator must act; nothing was changed."""
+    return ApiError(
+        503,
+        Code.STORE_UNAVAILABLE,
+        "The enrolment store is unavailable; nothing was changed. Retry later.",
+    )
 
 
 # --- HTTP framing and admission (make run: chalicelib/serve.py, chalicelib/admission.py)

@@ -6,18 +6,21 @@ object (the original sample client double-encodes with
 ``data:image/...;base64,`` prefix, line breaks or spaces, standard or
 URL-safe alphabet, with or without padding. Nothing else: no URLs or paths,
 so the server never fetches anything. Sizes are checked before decoding."""
+
 from __future__ import annotations
 
 import base64
 import binascii
 import json
 import re
-from typing import Any, Dict, Optional
+from typing import Any
 
 from chalicelib import errors
 from chalicelib.limits import MAX_BODY_BYTES, MAX_IMAGE_BYTES
 
 FIELDS = ("dl", "selfie")
+# Fields whose repetition is refused (see _no_repeated_image_fields).
+_SINGLE_FIELDS = (*FIELDS, "subject_id")
 _MAX_BASE64_CHARS = 4 * -(-MAX_IMAGE_BYTES // 3)
 # Room for a data-URI prefix and MIME line breaks (2 chars per 76).
 _MAX_RAW_CHARS = _MAX_BASE64_CHARS * 78 // 76 + 256
@@ -27,9 +30,16 @@ _WHITESPACE = re.compile(r"\s+")
 _BASE64_CHARS = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
 
 
-def parse_body(raw: bytes, content_type: Optional[str] = None) -> Dict[str, bytes]:
-    """Return {"dl": bytes, "selfie": bytes} or raise ApiError. A missing
-    Content-Type is taken as JSON, as API Gateway and Chalice do."""
+def parse_body(raw: bytes, content_type: str | None = None) -> dict[str, bytes]:
+    """Return {"dl": bytes, "selfie": bytes} or raise ApiError."""
+    payload = load_payload(raw, content_type)
+    return {field: decode_image_field(payload, field) for field in FIELDS}
+
+
+def load_payload(raw: bytes, content_type: str | None = None) -> dict[str, Any]:
+    """The request's JSON object (images still base64), checked before any
+    image is decoded, or raise ApiError (other routes read other fields from
+    it). A missing Content-Type is taken as JSON, as API Gateway and Chalice do."""
     media_type = (content_type or "application/json").split(";")[0].strip().lower()
     if media_type != "application/json":
         raise errors.unsupported_media_type()
@@ -40,8 +50,9 @@ def parse_body(raw: bytes, content_type: Optional[str] = None) -> Dict[str, byte
         payload = _load_json(payload.encode("utf-8", "surrogatepass"))
     if not isinstance(payload, dict):
         raise errors.invalid_json(
-            'The body must be a JSON object: {"dl": "<base64>", "selfie": "<base64>"}.')
-    return {field: decode_image_field(payload, field) for field in FIELDS}
+            'The body must be a JSON object: {"dl": "<base64>", "selfie": "<base64>"}.'
+        )
+    return payload
 
 
 def _load_json(raw: bytes) -> Any:
@@ -59,19 +70,19 @@ def _load_json(raw: bytes) -> Any:
         raise errors.invalid_json("The body is not valid JSON in UTF-8.") from None
 
 
-def _no_repeated_image_fields(pairs: list) -> Dict[str, Any]:
+def _no_repeated_image_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A repeated "dl" or "selfie" is rejected: parsers disagree on which copy
     wins (first, last, error), so a gateway or log and this service could
     read different images. Other repeated keys are ignored like any unknown field."""
-    obj: Dict[str, Any] = {}
+    obj: dict[str, Any] = {}
     for key, value in pairs:
-        if key in obj and key in FIELDS:
+        if key in obj and key in _SINGLE_FIELDS:
             raise errors.invalid_json(f'The field "{key}" appears more than once.', key)
         obj[key] = value
     return obj
 
 
-def decode_image_field(payload: Dict[str, Any], field: str) -> bytes:
+def decode_image_field(payload: dict[str, Any], field: str) -> bytes:
     value = payload.get(field)
     if value is None or value == "":
         raise errors.missing_field(field)

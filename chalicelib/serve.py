@@ -262,9 +262,6 @@ class Metrics:
         )
         self.ready = prom.Gauge("ips_ready", "1 once the engine models are loaded", registry=r)
         self.connections = prom.Gauge("ips_open_connections", "Open client connections", registry=r)
-        gate = admission.admission()
-        self.in_flight.set_function(lambda: gate.running)
-        self.queued.set_function(lambda: gate.waiting)
 
     def on_event(self, event: str, fields: dict[str, Any]) -> None:
         """Log-event sink (chalicelib.logs.add_sink)."""
@@ -577,7 +574,8 @@ class Server(TcpWSGIServer):  # type: ignore[misc]  # waitress is untyped
 
 def build_server(settings: ServerSettings, state: State, app: Chalice, config: Config) -> Server:
     """Bind and listen (connections are accepted into the backlog from here)."""
-    limits = admission.admission().limits
+    gate = admission.admission()  # first use: limits read after the stage's settings apply
+    limits = gate.limits
     threads = settings.threads or limits.in_flight + limits.queued + SPARE_THREADS
     adj = Adjustments(
         host=settings.host,
@@ -597,6 +595,8 @@ def build_server(settings: ServerSettings, state: State, app: Chalice, config: C
         log_socket_errors=False,
     )
     server = Server(GatewayApp(app, config, state), state, settings.receive_timeout_s, adj)
+    state.metrics.in_flight.set_function(lambda: gate.running)
+    state.metrics.queued.set_function(lambda: gate.waiting)
     state.metrics.connections.set_function(lambda: len(server.active_channels))
     return server
 
@@ -650,6 +650,7 @@ def run(settings: ServerSettings) -> int:
     limits = admission.admission().limits
     log_event(
         "server_start",
+        url=f"http://{server.effective_host}:{server.effective_port}",
         host=server.effective_host,
         port=int(server.effective_port),
         threads=server.adj.threads,

@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chalicelib.auth import parse_api_key_hashes, parse_cors_origins
 from chalicelib.engines.base import EngineOptions
+from chalicelib.enrolment.base import StoreOptions
 
 QUALITY_FILTERS = ("NONE", "AUTO", "LOW", "MEDIUM", "HIGH")
 MULTI_FACE_POLICIES = ("reject", "best_match")
 ENGINES = ("rekognition", "local")
+DOCUMENT_MODES = ("off", "read", "enforce")  # docs/document-reading.md
+DOCUMENT_UNREADABLE = ("review", "ignore")
+DOCUMENT_FAILED = ("no_match", "review")
 
 
 @dataclass(frozen=True)
@@ -23,16 +27,29 @@ class Settings:
     engine: str = "rekognition"
     threshold: float = 80.0
     review_floor: float | None = None  # None: no review band
-    engine_options: EngineOptions = EngineOptions()
+    engine_options: EngineOptions = field(default_factory=EngineOptions)
     api_key_hashes: tuple[str, ...] = ()  # empty: built-in key check off (chalicelib/auth.py)
     cors_origins: tuple[str, ...] = ()  # empty: no CORS headers
+    document_mode: str = "read"  # off | read | enforce (docs/document-reading.md)
+    min_age: int | None = None  # None: no minimum-age check
+    document_unreadable: str = "review"  # enforce: an unreadable document -> review | ignore
+    document_failed: str = "no_match"  # enforce: expired / under age -> no_match | review
+    document_timeout_s: float = 10.0  # reading gives up (read: false) after this
+    # Enrolment and duplicate search (docs/enrolment.md). The search threshold
+    # is its own setting: a possible duplicate goes to a person, so it is
+    # tuned for recall, below the /ips threshold.
+    search_threshold: float = 90.0  # IPS_SEARCH_THRESHOLD
+    max_matches: int = 5  # IPS_MAX_MATCHES
+    enrolment: StoreOptions = field(default_factory=StoreOptions)  # IPS_DB_PATH, IPS_COLLECTION_ID
 
 
 def _raw(env: Mapping[str, str], name: str) -> str:
     return env.get(name, "").strip()
 
 
-def _number(env: Mapping[str, str], name: str, default: float | None, high: float = 100.0) -> float | None:
+def _number(
+    env: Mapping[str, str], name: str, default: float | None, high: float = 100.0
+) -> float | None:
     raw = _raw(env, name)
     if not raw:
         return default
@@ -55,6 +72,10 @@ def _whole_number(env: Mapping[str, str], name: str, default: int, high: int) ->
     if not 0 <= value <= high:
         raise ValueError(f"{name} must be between 0 and {high}")
     return value
+
+
+def _optional_whole_number(env: Mapping[str, str], name: str, high: int) -> int | None:
+    return _whole_number(env, name, 0, high) if _raw(env, name) else None
 
 
 def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
@@ -90,12 +111,35 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         min_sharpness=_number(env, "IPS_MIN_SHARPNESS", None, 10),
     )
     engine = _choice(env, "IPS_ENGINE", "rekognition", ENGINES)
+    stage = _stage(env, engine)
+    search_threshold = _number(env, "IPS_SEARCH_THRESHOLD", Settings.search_threshold)
+    assert search_threshold is not None
+    enrolment = StoreOptions(
+        db_path=_raw(env, "IPS_DB_PATH") or _default_db_path(env),
+        collection_id=_raw(env, "IPS_COLLECTION_ID") or f"ips-{stage}",
+        quality_filter=options.quality_filter,
+    )
     return Settings(
-        stage=_stage(env, engine),
+        stage=stage,
         engine=engine,
         threshold=threshold,
         review_floor=review_floor,
         engine_options=options,
         api_key_hashes=parse_api_key_hashes(env),
         cors_origins=parse_cors_origins(env),
+        document_mode=_choice(env, "IPS_DOCUMENT", "read", DOCUMENT_MODES),
+        min_age=_optional_whole_number(env, "IPS_MIN_AGE", 150),
+        document_unreadable=_choice(env, "IPS_DOCUMENT_UNREADABLE", "review", DOCUMENT_UNREADABLE),
+        document_failed=_choice(env, "IPS_DOCUMENT_FAILED", "no_match", DOCUMENT_FAILED),
+        document_timeout_s=_number(env, "IPS_DOCUMENT_TIMEOUT_S", 10.0, 25.0) or 10.0,
+        search_threshold=search_threshold,
+        max_matches=_whole_number(env, "IPS_MAX_MATCHES", Settings.max_matches, 100) or 1,
+        enrolment=enrolment,
     )
+
+
+def _default_db_path(env: Mapping[str, str]) -> str:
+    """$XDG_DATA_HOME/ips/enrolments.sqlite3 (~/.local/share by default):
+    outside the repository, so a checkout never carries biometric data."""
+    base = _raw(env, "XDG_DATA_HOME") or os.path.join("~", ".local", "share")
+    return os.path.expanduser(os.path.join(base, "ips", "enrolments.sqlite3"))

@@ -45,14 +45,18 @@ def handler_times(calls: int) -> list:
 
     canned = answer(97.0)
     dl, selfie = jpeg_of_about(1_000_000), jpeg_of_about(1_000_000)
-    body = json.dumps({"dl": base64.b64encode(dl).decode(), "selfie": base64.b64encode(selfie).decode()})
+    body = json.dumps(
+        {"dl": base64.b64encode(dl).decode(), "selfie": base64.b64encode(selfie).decode()}
+    )
     print(f"images: dl {len(dl)} B, selfie {len(selfie)} B, body {len(body)} B")
     times = []
     with stubbed("rekognition") as stubber, Client(app, stage_name="dev") as http:
         for _ in range(calls + 5):
             stubber.add_response("compare_faces", canned)
             start = time.perf_counter()
-            response = http.http.post("/ips", headers={"Content-Type": "application/json"}, body=body)
+            response = http.http.post(
+                "/ips", headers={"Content-Type": "application/json"}, body=body
+            )
             times.append((time.perf_counter() - start) * 1000)
             assert response.status_code == 200, response.body
     return times[5:]  # first calls warm the caches
@@ -73,7 +77,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=100)
     args = parser.parse_args()
     times = sorted(handler_times(args.calls))
-    p95 = times[int(round(0.95 * (len(times) - 1)))]
+    p95 = times[round(0.95 * (len(times) - 1))]
     print(f"handler excluding Rekognition, {len(times)} calls: "
           f"median {statistics.median(times):.1f} ms, p95 {p95:.1f} ms, max {times[-1]:.1f} ms")
     ms, heavy = cold_import()

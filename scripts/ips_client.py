@@ -16,7 +16,6 @@ import json
 import os
 import sys
 import time
-from typing import List, Optional
 
 import requests
 from PIL import Image, ImageOps
@@ -48,7 +47,7 @@ def prepare_image(data: bytes, budget: int = IMAGE_BUDGET_BYTES) -> bytes:
     return out.getvalue()
 
 
-def verify(url: str, dl: bytes, selfie: bytes, api_key: Optional[str] = None,
+def verify(url: str, dl: bytes, selfie: bytes, api_key: str | None = None,
            retries: int = 3, timeout: float = 30.0) -> requests.Response:
     """POST the pair; retry 429/503 with backoff, honouring Retry-After."""
     body = {"dl": base64.b64encode(prepare_image(dl)).decode("ascii"),
@@ -62,7 +61,7 @@ def verify(url: str, dl: bytes, selfie: bytes, api_key: Optional[str] = None,
     raise AssertionError("unreachable")
 
 
-def _retry_delay(retry_after: Optional[str], attempt: int) -> float:
+def _retry_delay(retry_after: str | None, attempt: int) -> float:
     try:
         return min(float(retry_after), 30.0)
     except (TypeError, ValueError):
@@ -76,7 +75,7 @@ def describe(result: dict) -> str:
             f"engine {result.get('engine')})")
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dl", required=True, help="photo of the identity document")
     parser.add_argument("--selfie", required=True, help="photo of the person")

@@ -4,7 +4,7 @@ Not a test: it prints figures (docs/operations.md quotes them).
 
     make load-test
     .venv/bin/python -m scripts.load_test [--seconds 8] [--only serve|chalice]
-        [--levels 1,4,16,64] [--phases keepalive,levels,burst,slow,big,sigterm]
+        [--levels 1,4,16,64] [--phases keepalive,levels,impatient,burst,slow,big,sigterm]
 
 Per server, in this order:
   1. time to first answer after start, and the first verification's latency;
@@ -12,7 +12,8 @@ Per server, in this order:
   2. closed-loop clients at concurrency 1, 4, 16, 64 for --seconds each:
      verifications/s, p50/p95/p99 of the answered, connection errors, 503s
      (a client that gets 503 waits its Retry-After, capped at 1 s);
-  3. a 64-client burst (one verification each, all at once);
+  3. 32 clients that give up after 5 s, then how long a new verification
+     waits (work left for clients who left); a 64-client burst;
   4. 50 slow connections (headers at 1 byte/s) with 4 normal clients alongside,
      for --slow-seconds (70: past the server's 60 s receive timeout);
   5. four 200 MB bodies at once (declared Content-Length), peak RSS over idle;
@@ -219,6 +220,24 @@ def closed_loop(port: int, clients: int, seconds: float) -> dict:
     return summary(results, time.perf_counter() - start)
 
 
+def impatient(port: int, seconds: float, clients: int = 32, timeout_s: float = 5.0) -> dict:
+    """32 clients that give up after 5 s, for `seconds`; then one patient
+    verification: its latency is the work left over for clients who left."""
+    global CLIENT_TIMEOUT_S
+    saved, CLIENT_TIMEOUT_S = CLIENT_TIMEOUT_S, timeout_s
+    try:
+        out = closed_loop(port, clients, seconds)
+    finally:
+        CLIENT_TIMEOUT_S = saved
+    start = time.perf_counter()
+    status, _, _ = post(port)
+    while status == 503 and time.perf_counter() - start < 120:
+        time.sleep(0.2)
+        status, _, _ = post(port)
+    return {**out, "gave_up": out["conn_errors"], "next_status": status,
+            "next_answer_s": time.perf_counter() - start}
+
+
 def burst(port: int, clients: int = 64) -> dict:
     barrier = threading.Barrier(clients)
 
@@ -338,6 +357,9 @@ def run(name: str, args: argparse.Namespace) -> dict:
         for clients in [int(c) for c in args.levels.split(",")] if "levels" in phases else []:
             out[f"c{clients}"] = closed_loop(target.port, clients, args.seconds)
             print(f"[{name}] c={clients} {out[f'c{clients}']}", flush=True)
+        if "impatient" in phases:
+            out["impatient"] = impatient(target.port, args.seconds)
+            print(f"[{name}] impatient {out['impatient']}", flush=True)
         if "burst" in phases:
             out["burst"] = burst(target.port)
             print(f"[{name}] burst {out['burst']}", flush=True)
@@ -381,6 +403,10 @@ def table(results: dict) -> None:
             .format(**r[f"c{c}"]))
         row(f"c={c}: conn errors / 503s (no Retry-After)",
             lambda r, c=c: "{conn_errors} / {s503} ({s503_no_retry_after})".format(**r[f"c{c}"]))
+    row("32 clients giving up after 5 s: gave up / 200 / 503",
+        lambda r: "{gave_up} / {ok} / {s503}".format(**r["impatient"]))
+    row("... then one verification answered after (s)",
+        lambda r: f"{r['impatient']['next_answer_s']:.2f} ({r['impatient']['next_status']})")
     row("burst 64: 200 / 503 / conn errors",
         lambda r: "{ok} / {s503} / {conn_errors}".format(**r["burst"]))
     row("burst 64: p95 of answers (s)", lambda r: f"{r['burst']['p95']:.2f}")
@@ -405,7 +431,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--only", choices=["serve", "chalice"])
     parser.add_argument("--levels", default="1,4,16,64", help="client counts, e.g. 1,4")
-    parser.add_argument("--phases", default="keepalive,levels,burst,slow,big,sigterm")
+    parser.add_argument("--phases",
+                        default="keepalive,levels,impatient,burst,slow,big,sigterm")
     parser.add_argument("--slow-seconds", type=float, default=70.0,
                         help="slow-client phase: longer than IPS_RECEIVE_TIMEOUT_S (60)")
     args = parser.parse_args(argv)

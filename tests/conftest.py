@@ -8,9 +8,9 @@ from chalice.test import Client
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
-from app import app  # noqa: E402  (the region must be set first)
-from tests.support.images import b64, image_bytes  # noqa: E402
-from tests.support.rekognition_stub import stubbed  # noqa: E402
+from app import app
+from tests.support.images import b64, image_bytes
+from tests.support.rekognition_stub import stubbed
 
 
 @pytest.fixture
@@ -20,6 +20,16 @@ def rekognition():
     with stubbed("rekognition") as stubber:
         yield stubber
         stubber.assert_no_pending_responses()
+
+
+@pytest.fixture(autouse=True)
+def textract():
+    """Every test runs with a stubbed Textract client, since the dev stage
+    reads documents: a test that cares queues AnalyzeID answers; an
+    unanswered call fails inside the reader (document read: false), as an
+    unreachable Textract would, and never reaches AWS."""
+    with stubbed("textract") as stubber:
+        yield stubber
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ none either: the document's problem is reported first."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 
@@ -55,6 +55,9 @@ class Comparison:
     document_face: Face
     selfie_face: Face
     faces_in_selfie: int
+    # Enrolment (chalicelib/enrolment/): the selfie face's descriptor when the
+    # engine computes one (offline engine), else None. Never logged or returned.
+    selfie_descriptor: tuple[float, ...] | None = field(default=None, repr=False, compare=False)
 
 
 class FaceEngine(Protocol):

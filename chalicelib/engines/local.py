@@ -743,6 +743,9 @@ class LocalEngine:
         self.options = options
         self.pipeline = pipeline or Pipeline()
 
+    def describe(self, selfie: Image) -> tuple[Face, tuple[float, ...]]:
+        return describe(self, selfie)
+
     def compare(self, document: Image, selfie: Image) -> Comparison:
         pool = _executor()
         detector = self.pipeline.detector
@@ -764,6 +767,7 @@ class LocalEngine:
             document_face=doc.faces[0].face,
             selfie_face=face.face,
             faces_in_selfie=sel.counted,
+            selfie_descriptor=_as_tuple(face.descriptor),
         )
 
 
@@ -790,3 +794,27 @@ def _closest(doc: FaceResult, candidates: Sequence[FaceResult]) -> tuple[float, 
     """The selfie face closest to the document's, and its distance."""
     scored = [(float(np.linalg.norm(doc.descriptor - c.descriptor)), c) for c in candidates]
     return min(scored, key=lambda pair: pair[0])
+
+
+# --- enrolment hooks (chalicelib/enrolment/, docs/enrolment.md) ---------------
+# The enrolment store keeps descriptors tagged with MODEL_VERSION and never
+# compares descriptors of another version. Change it whenever anything that
+# moves a descriptor changes: the model files, the landmarks (and so the box
+# they start from: YuNet's, made HOG-shaped, since issue 8), the chip size or
+# padding, the decoding.
+MODEL_VERSION = "dlib-resnet-v1/5pt-yunet-box/chip150-0.25"
+
+
+def _as_tuple(descriptor: np.ndarray) -> tuple[float, ...]:
+    return tuple(float(x) for x in descriptor)
+
+
+def describe(engine: LocalEngine, selfie: Image) -> tuple[Face, tuple[float, ...]]:
+    """The selfie's face and its 128-d descriptor (POST /search), with the
+    same detection and quality rules as a verification's selfie."""
+    outcome = _results(
+        [_executor().submit(analyse, selfie, "selfie", engine.options, engine.pipeline.detector)]
+    )[0]
+    _raise_first_error([outcome])
+    face: FaceResult = outcome.faces[0]
+    return face.face, _as_tuple(face.descriptor)

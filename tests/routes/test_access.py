@@ -65,6 +65,7 @@ def test_key_check_happens_before_the_body_is_read(dev_client, stage_env):
 
 def test_refusal_is_logged_without_the_key(dev_client, stage_env, caplog):
     import logging
+
     from chalicelib.logs import logger
     stage_env(IPS_API_KEYS=KEY)
     logger.propagate = True

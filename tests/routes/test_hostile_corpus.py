@@ -21,9 +21,10 @@ _B64_PREFIXES = ("/9j/", "iVBORw0KGgo", "R0lGOD", "UklGR")   # JPEG, PNG, GIF, W
 
 def _local_engine_ready() -> bool:
     try:
-        from chalicelib.engines import local  # noqa: F401  (an import check)
         import dlib  # noqa: F401
         import face_recognition_models  # noqa: F401
+
+        from chalicelib.engines import local  # noqa: F401  (an import check)
     except ImportError:
         return False
     return True

@@ -3,7 +3,6 @@ serves, documents every error code the code can raise, and real responses
 (chalice.test.Client, dev stage, CompareFaces answered by a Stubber) conform
 to it: status, content type, headers and body."""
 import json
-import re
 from pathlib import Path
 
 import pytest

@@ -5,7 +5,15 @@ import pytest
 
 from tests.support.calls import post
 from tests.support.images import b64, image_bytes
-from tests.support.rekognition_stub import BODY, DL, DOCUMENT_PROBE, SAME_ORDER, SELFIE, answer, face
+from tests.support.rekognition_stub import (
+    BODY,
+    DL,
+    DOCUMENT_PROBE,
+    SAME_ORDER,
+    SELFIE,
+    answer,
+)
+
 
 @pytest.mark.parametrize("similarity, decision, verified", [
     (99.2, "match", True),

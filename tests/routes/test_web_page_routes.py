@@ -105,6 +105,8 @@ def test_every_code_the_server_can_raise_is_known_to_the_page():
     server_codes = {str(code) for code in Code}
     server_codes.discard("NOT_FOUND")   # the asset route's own 404, not the page's concern
     server_codes.discard("METHOD_NOT_ALLOWED")   # the page only ever POSTs
+    # The enrolment routes' own codes (docs/enrolment.md): the page never calls them.
+    server_codes -= {"INVALID_SUBJECT_ID", "SUBJECT_NOT_FOUND", "STORE_BUSY", "STORE_UNAVAILABLE"}
     assert not [code for code in sorted(server_codes) if f"case '{code}':" not in js]
 
 
@@ -133,6 +135,7 @@ def test_every_reason_code_has_a_message_in_the_page():
     spec = yaml.safe_load((static_assets.STATIC_DIR.parents[1] / "openapi.yaml").read_text("utf-8"))
     codes = {"DOCUMENT_EXPIRED", "DOCUMENT_CHECK_DIGITS", "UNDER_MINIMUM_AGE",
              "EXPECTED_DATA_MISMATCH", "DOCUMENT_UNREADABLE", "DUPLICATE_FACE"} | _reason_enums(spec)
+    codes |= _server_reason_codes()
     assert not [code for code in sorted(codes) if f"case '{code}':" not in body]
 
 
@@ -140,3 +143,16 @@ def test_page_script_never_writes_html():
     # Read document fields and server messages are untrusted: text only.
     js = (static_assets.STATIC_DIR / "app.js").read_text("utf-8")
     assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", js)
+
+
+def _server_reason_codes() -> set:
+    """The codes the server itself produces: every document check failing,
+    nothing read, and enrolment's duplicate."""
+    from chalicelib import enrolment_flow
+    from chalicelib.documents.base import DocumentChecks, DocumentRead, DocumentResult
+    all_failed = DocumentResult(DocumentRead(read=True), DocumentChecks(
+        check_digits="fail", expired=True, minimum_age="fail", expected_data="fail"))
+    unread = DocumentResult(DocumentRead.unread("unreadable"))
+    codes = set(all_failed.failed_codes()) | set(unread.failed_codes())
+    assert len(codes) == 5
+    return codes | {enrolment_flow.DUPLICATE_FACE}

@@ -11,17 +11,17 @@ on the local stage where the two engines legitimately differ."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Callable, FrozenSet, Optional, Tuple, Union
+from functools import cache
 
 from PIL import Image
 
+from chalicelib.request_decoding import MAX_BODY_BYTES
 from tests.support import bad_images as bad
 from tests.support.images import b64, image_bytes
-from chalicelib.request_decoding import MAX_BODY_BYTES
 
-Expect = Tuple[int, Union[str, FrozenSet[str]]]
+Expect = tuple[int, str | frozenset[str]]
 
 
 @dataclass(frozen=True)
@@ -30,11 +30,11 @@ class Case:
     category: str
     body: Callable[[], bytes]
     expect: Expect
-    field: Optional[str] = None
+    field: str | None = None
     method: str = "POST"
-    content_type: Optional[str] = "application/json"
-    engine: Optional[str] = None
-    local: Optional[Expect] = None
+    content_type: str | None = "application/json"
+    engine: str | None = None
+    local: Expect | None = None
 
     def expected(self, stage: str) -> Expect:
         return self.local if stage == "local" and self.local else self.expect
@@ -42,13 +42,13 @@ class Case:
 
 # --- building blocks (cached: built once per test session) -----------------
 
-@lru_cache(maxsize=None)
+@cache
 def face() -> bytes:
     """A real face photo (JPEG): what a good request sends."""
     return bad.encode(bad.face_photo(), "JPEG", quality=90)
 
 
-@lru_cache(maxsize=None)
+@cache
 def plain() -> bytes:
     """A valid JPEG without a face."""
     return bad.encode(bad.photo(400, 300), "JPEG", quality=85)
@@ -89,8 +89,7 @@ def nested(depth: int, open_: str, close: str, inner: str = "1") -> bytes:
 def repeated_key(key: str, first: str, second: str) -> Callable[[], bytes]:
     def build() -> bytes:
         other = "selfie" if key == "dl" else "dl"
-        return ('{"%s": "%s", "%s": "%s", "%s": "%s"}' % (
-            key, first, other, b64(face()), key, second)).encode()
+        return (f'{{"{key}": "{first}", "{other}": "{b64(face())}", "{key}": "{second}"}}').encode()
     return build
 
 

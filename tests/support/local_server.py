@@ -4,6 +4,7 @@ stop it and everything it started."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -66,8 +67,7 @@ def _wait_ready(process: subprocess.Popen, log_path: Path, base: str, ready_path
                 timeout_s: float) -> bool:
     """True once ready; False if the process ended first; raises on timeout."""
     deadline = time.monotonic() + timeout_s
-    serving = f"Serving on {base}"
-    while not (serving in _log(log_path) and _answers(base + ready_path)):
+    while not (_serves(_log(log_path), base) and _answers(base + ready_path)):
         if process.poll() is not None:
             return False
         if time.monotonic() > deadline:
@@ -87,6 +87,22 @@ def _stop(process: subprocess.Popen) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
+
+
+def _serves(log: str, base: str) -> bool:
+    """The log says this process listens on base's port: `chalice local`
+    prints "Serving on <base>", `make run` (chalicelib.serve) logs a JSON
+    server_start event with the port, both after binding it."""
+    if f"Serving on {base}" in log:
+        return True
+    port = int(base.rsplit(":", 1)[1])
+    for line in log.splitlines():
+        if line.startswith("{") and '"server_start"' in line:
+            with contextlib.suppress(ValueError):
+                event = json.loads(line)
+                if event.get("event") == "server_start" and event.get("port") == port:
+                    return True
+    return False
 
 
 def _log(log_path: Path) -> str:

@@ -8,13 +8,34 @@ normalisation and the offline engine (decoding, detection, descriptors) are
 fuzzed too, not only the JSON and base64 layers."""
 from __future__ import annotations
 
+import ast
 import base64
+import functools
 import io
+import threading
 from pathlib import Path
 
 import schemathesis
 from hypothesis import strategies as st
 from PIL import Image
+
+# CPython 3.11's parser is not safe to run in two threads at once: it fails
+# with "SystemError: AST constructor recursion depth mismatch". Hypothesis
+# parses lambda sources (ast.parse) to describe strategies, and with
+# `--workers 2` Schemathesis's coverage phase does so from two threads when
+# it builds negative values for path parameters (/static/{name},
+# /enrolments/{subject_id}): an intermittent "Runtime Error". Serialise it.
+_parse_lock = threading.Lock()
+_parse = ast.parse
+
+
+@functools.wraps(_parse)
+def _serialised_parse(*args, **kwargs):
+    with _parse_lock:
+        return _parse(*args, **kwargs)
+
+
+ast.parse = _serialised_parse
 
 SHARED_FACES = Path(__file__).resolve().parents[3] / "shared" / "faces"
 PHOTOS = ("deepface/img10.jpg", "deepface/img11.jpg", "face_recognition/obama_small.jpg",

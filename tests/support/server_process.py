@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.images import b64, image_bytes
-from tests.support.local_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 # Generous guards: they only turn a hang into a failure, never pace a test.
@@ -34,7 +33,6 @@ def verification_body() -> bytes:
 
 class Server:
     def __init__(self, env: Mapping[str, str] | None = None, gated: bool = False) -> None:
-        self.port = free_port()
         self.lines: list[str] = []
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
         self.seen: list[dict[str, Any]] = []
@@ -48,7 +46,9 @@ class Server:
             full_env.update(IPS_TEST_ENTERED_FD=str(entered_w), IPS_TEST_GATE_FD=str(gate_r))
             pass_fds = (entered_w, gate_r)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(self.port)],
+            # port 0: the kernel picks a free port at bind time (no race with
+            # other processes on a shared machine); server_start reports it
+            [sys.executable, "-m", module, "--host", "127.0.0.1", "--port", "0"],
             cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             pass_fds=pass_fds)
         if gated:
@@ -56,7 +56,7 @@ class Server:
             os.close(gate_r)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        self.wait_for("server_start")
+        self.port = int(self.wait_for("server_start")["port"])
 
     def _read(self) -> None:
         assert self.process.stderr is not None

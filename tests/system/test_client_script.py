@@ -3,16 +3,13 @@ chalice.test.Client by a transport adapter, so the real HTTP encoding of the
 script (headers, JSON, retries) meets the real route."""
 import io
 import json
-import sys
-from pathlib import Path
 
 import pytest
 import requests
 from PIL import Image
 
-from tests.support.images import image_bytes
-
 from scripts import ips_client
+from tests.support.images import image_bytes
 from tests.support.rekognition_stub import answer
 
 
@@ -74,7 +71,7 @@ def test_not_verified_exits_1(adapter, rekognition, photos, capsys):
 
 def test_json_output(adapter, rekognition, photos, capsys):
     any_params(rekognition, answer(91.0))
-    assert ips_client.main(photos + ["--json"]) == 0
+    assert ips_client.main([*photos, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["similarity"] == 91.0
 
 
@@ -85,7 +82,7 @@ def test_error_exits_2_with_code(adapter, rekognition, photos, capsys):
 
 
 def test_missing_file_exits_2(photos, capsys):
-    assert ips_client.main(["--dl", "/nonexistent.jpg"] + photos[2:]) == 2
+    assert ips_client.main(["--dl", "/nonexistent.jpg", *photos[2:]]) == 2
 
 
 def test_retries_503_honouring_retry_after(adapter, rekognition, photos):

@@ -6,8 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.face_images import (SHARED_FACES, astronaut, astronaut_card, fs,
-                               needs_shared_faces)
+from tests.support.face_images import (
+    SHARED_FACES,
+    astronaut,
+    astronaut_card,
+    fs,
+    needs_shared_faces,
+)
 from tests.support.local_server import running_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,13 +22,14 @@ CLIENT = [sys.executable, str(ROOT / "scripts" / "ips_client.py")]
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     log = tmp_path_factory.mktemp("make-run") / "server.log"
-    command = lambda port: ["make", "-s", "run", f"PORT={port}"]
+    def command(port):
+        return ["make", "-s", "run", f"PORT={port}"]
     with running_server(log, command) as base:
         yield base + "/ips"
 
 
 def run_client(url, dl, selfie):
-    return subprocess.run(CLIENT + ["--dl", str(dl), "--selfie", str(selfie), "--url", url],
+    return subprocess.run([*CLIENT, "--dl", str(dl), "--selfie", str(selfie), "--url", url],
                           capture_output=True, text=True, timeout=120)
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-OFFLINE_ENGINE_PACKAGES = ("dlib", "_dlib_pybind11", "numpy", "face_recognition_models")
+OFFLINE_ENGINE_PACKAGES = ("dlib", "_dlib_pybind11", "numpy", "face_recognition_models",
+                           "onnxruntime", "rapidocr", "cv2", "opencv")
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
@@ -21,7 +22,9 @@ def package(request, tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(AWS_DEFAULT_REGION="us-east-1")
     chalice = Path(sys.executable).with_name("chalice")
-    subprocess.run([str(chalice), "package", "--stage", request.param, str(out)],
+    # As `make package` does: the stage's face collection merged in.
+    subprocess.run([str(chalice), "package", "--stage", request.param, "--merge-template",
+                    f".chalice/collection-{request.param}.json", str(out)],
                    cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
     return request.param, out
 
@@ -59,10 +62,30 @@ def test_template_policy_is_least_privilege_and_key_required(package):
     actions = sorted(a for policy in role["Policies"]
                      for statement in policy["PolicyDocument"]["Statement"]
                      for a in statement["Action"])
-    assert actions == ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
-                       "rekognition:CompareFaces"]
+    collection_actions = ["rekognition:AssociateFaces", "rekognition:CreateUser",
+                          "rekognition:DeleteFaces", "rekognition:DeleteUser",
+                          "rekognition:IndexFaces", "rekognition:ListFaces",
+                          "rekognition:SearchFacesByImage"]
+    assert actions == sorted(["logs:CreateLogGroup", "logs:CreateLogStream",
+                              "logs:PutLogEvents", "rekognition:CompareFaces",
+                              "textract:AnalyzeID", *collection_actions])
+    # The collection actions are scoped to the stage's own collection only.
+    scoped = [statement for policy in role["Policies"]
+              for statement in policy["PolicyDocument"]["Statement"]
+              if set(statement["Action"]) & set(collection_actions)]
+    assert len(scoped) == 1 and sorted(scoped[0]["Action"]) == collection_actions
+    assert scoped[0]["Resource"] == f"arn:aws:rekognition:*:*:collection/ips-{stage}"
+    assert function["Environment"]["Variables"]["IPS_COLLECTION_ID"] == f"ips-{stage}"
+    collection = template["Resources"]["FaceCollection"]
+    assert collection["Type"] == "AWS::Rekognition::Collection"
+    assert collection["Properties"]["CollectionId"] == f"ips-{stage}"
+    assert collection["DeletionPolicy"] == "Retain"
     paths = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
     assert paths["/ips"]["post"]["security"] == [{"api_key": []}]
+    for path, method in [("/enrolments", "post"), ("/search", "post"),
+                         ("/enrolments/{subject_id}", "get"),
+                         ("/enrolments/{subject_id}", "delete")]:
+        assert paths[path][method]["security"] == [{"api_key": []}], (path, method)
 
 
 def test_sam_template_passes_cfn_lint(package):
@@ -100,7 +123,7 @@ def test_zip_holds_no_offline_engine_dependency_or_model(package):
 
 
 def test_contract_ships_and_preflight_needs_no_key(package):
-    stage, out = package
+    _stage, out = package
     with zipfile.ZipFile(out / "deployment.zip") as zf:
         served = json.loads(zf.read("chalicelib/openapi.json"))
     assert served["paths"]["/ips"]["post"]["security"] == [{"api_key": []}]

@@ -44,7 +44,9 @@ def _get(url: str, timeout: float = 5.0):
 def server(tmp_path_factory):
     log = tmp_path_factory.mktemp("chalice-local") / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(IPS_API_KEYS=KEY, IPS_LOG_LEVEL="INFO")
+    # The enrolment routes write: to a temporary store, never the default one.
+    env.update(IPS_API_KEYS=KEY, IPS_LOG_LEVEL="INFO",
+               IPS_DB_PATH=str(log.parent / "enrolments.sqlite3"))
     with running_server(log, env=env, ready_path="/openapi.json") as base:
         yield base, log
 

@@ -64,6 +64,7 @@ def test_cloud_stage_without_a_stage_name_never_logs_local():
 
 def test_local_engine_missing_is_a_clear_503(monkeypatch):
     import sys
+
     from chalicelib import engines
     from chalicelib.engines.base import EngineOptions
     from chalicelib.errors import ApiError

@@ -12,7 +12,8 @@ import os
 import string
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings, strategies as st
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from chalicelib.errors import ApiError

@@ -206,9 +206,10 @@ def test_undecodable_pixels_are_invalid_image():
 
 def test_log_line_says_which_images_were_reencoded(dev_client, rekognition, caplog):
     import logging
+
+    from chalicelib import logs
     from tests.support.calls import post
     from tests.support.images import b64
-    from chalicelib import logs
     rekognition.add_response("compare_faces", {"SourceImageFace": {"BoundingBox": {
         "Left": .1, "Top": .1, "Width": .3, "Height": .3}, "Confidence": 99.0},
         "FaceMatches": [{"Similarity": 90.0, "Face": {"BoundingBox": {

@@ -5,8 +5,12 @@ import json
 import pytest
 
 from chalicelib.errors import ApiError
-from chalicelib.request_decoding import (MAX_BODY_BYTES, MAX_IMAGE_BYTES, decode_image_field,
-                                         parse_body)
+from chalicelib.request_decoding import (
+    MAX_BODY_BYTES,
+    MAX_IMAGE_BYTES,
+    decode_image_field,
+    parse_body,
+)
 from tests.support.images import image_bytes
 
 IMG = image_bytes(120, 90)

@@ -6,8 +6,10 @@ and `reasons`.
 The page's rendering is tested with Playwright's request routing answering
 /documents and /ips with bodies in the contract's shape (issue 9). Reading
 is optional for the page: any error, a service without /documents, or an
-unreadable document shows nothing and never holds verification up; the
-last test runs the real server, which may have no /documents at all."""
+unreadable document shows nothing and never holds verification up. The
+last two tests run the real local server: verification goes through whatever
+/documents answers (a face photo is no document), and the page's own JPEG of
+ICAO's specimen passport is read end to end."""
 from __future__ import annotations
 
 import copy
@@ -16,7 +18,15 @@ import json
 import pytest
 from PIL import Image
 
-from tests.support.browser import RESULT_TIMEOUT_MS, choose, outcome, save_jpeg, verify, wait_until
+from tests.support.browser import (
+    FACES,
+    RESULT_TIMEOUT_MS,
+    choose,
+    outcome,
+    save_jpeg,
+    verify,
+    wait_until,
+)
 
 # The document object exactly as issue 9 specifies it.
 DOCUMENT = {
@@ -238,9 +248,10 @@ def test_an_answer_without_document_or_reasons_shows_neither(desktop, photo):
     assert outcome(page) == "verified"
 
 
-def test_real_server_without_documents_still_verifies(desktop, faces):
+def test_real_server_verifies_whatever_documents_answers(desktop, faces):
     """No routing: the real local server. Whatever it answers on /documents
-    (404/403 before issue 9's endpoint lands), verification goes through."""
+    (an error on a service without the route, read:false for a face photo),
+    verification goes through and nothing is shown unless something was read."""
     page = desktop
     with page.expect_response(lambda r: r.url.endswith("/documents"),
                               timeout=RESULT_TIMEOUT_MS) as answer:
@@ -253,3 +264,20 @@ def test_real_server_without_documents_still_verifies(desktop, faces):
     verify(page)
     assert outcome(page) == "verified", page.inner_text("#result")
     assert page.inner_text("#dl-message") == ""
+
+
+SPECIMEN = FACES.parent / "documents" / "passporteye" / "passport-td3.jpg"
+
+
+@pytest.mark.skipif(not SPECIMEN.exists(), reason=f"specimen documents not found at {SPECIMEN}")
+def test_real_server_reads_the_specimen_passport(desktop):
+    """End to end: the page's own downscaled JPEG of ICAO's Utopia specimen
+    passport, read by the local stage's offline reader."""
+    page = desktop
+    choose(page, "dl", SPECIMEN)
+    page.wait_for_selector("#dl-read[data-state='none'], #dl-read[data-state='shown']",
+                           state="attached", timeout=RESULT_TIMEOUT_MS)
+    assert page.get_attribute("#dl-read", "data-state") == "shown"
+    assert page.inner_text("#dl-read-question") == \
+        "Is this you? ERIKSSON ANNA MARIA, born 1974-08-12"
+    assert "expired (2012-04-15)" in page.inner_text("#dl-read-note")
