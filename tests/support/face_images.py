@@ -8,25 +8,24 @@ into the repository); tests that need them skip with a reason otherwise."""
 from __future__ import annotations
 
 import functools
-import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image as PILImage
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED_FACES = REPO.parent / "shared" / "faces"
-from scripts import face_samples as fs
-
 from chalicelib.engines.base import Image
 from chalicelib.images import prepare
+from scripts import face_samples as fs
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED_FACES = REPO.parent / "shared" / "faces"
 
 needs_shared_faces = pytest.mark.skipif(
     not (SHARED_FACES / "pairs.csv").exists(),
     reason=f"labelled face photos not found at {SHARED_FACES}")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def astronaut() -> PILImage.Image:
     from skimage import data
     return PILImage.fromarray(data.astronaut())
