@@ -305,13 +305,13 @@ def main(argv=None) -> int:
     lines = []
     for name in ("after", "before"):
         lines += summarise(ENGINE_NAMES[name], both[name], args.threshold, args.review_floor)
-    curves = [("engine",) + ps.split(local["outcomes"]),
-              ("before issue 8",) + ps.split(both["before"]["outcomes"])]
+    curves = [("engine", *ps.split(local["outcomes"])),
+              ("before issue 8", *ps.split(both["before"]["outcomes"]))]
     if not args.skip_naive:
         naive = _in_child(run_naive, pairs, images, synthetic, args.quiet)
         lines += summarise("naive (full resolution, HOG upsample x1, as face_recognition)",
                            naive, args.threshold, args.review_floor)
-        curves.append(("naive",) + ps.split(naive["outcomes"]))
+        curves.append(("naive", *ps.split(naive["outcomes"])))
         ratios = [f"{case} {naive['synthetic'][case]['median'] / t['median']:.1f}x"
                   for case, t in local["synthetic"].items()]
         if pairs:

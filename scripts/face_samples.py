@@ -6,7 +6,6 @@ background pattern)."""
 from __future__ import annotations
 
 import io
-from typing import Optional, Tuple
 
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
@@ -29,7 +28,7 @@ def png_bytes(img: Image.Image) -> bytes:
     return out.getvalue()
 
 
-def portrait_crop(img: Image.Image, face: Tuple[int, int, int, int]) -> Image.Image:
+def portrait_crop(img: Image.Image, face: tuple[int, int, int, int]) -> Image.Image:
     """A passport-style 3:4 head-and-shoulders crop around a face box."""
     left, top, right, bottom = face
     w = right - left
@@ -38,12 +37,12 @@ def portrait_crop(img: Image.Image, face: Tuple[int, int, int, int]) -> Image.Im
     crop_h = crop_w * 4 / 3
     x0 = cx - crop_w / 2
     y0 = top - 0.75 * (bottom - top)
-    box = tuple(int(round(v)) for v in (x0, y0, x0 + crop_w, y0 + crop_h))
+    box = tuple(round(v) for v in (x0, y0, x0 + crop_w, y0 + crop_h))
     return img.convert("RGB").crop(box)   # areas outside the photo come out black
 
 
 def id_card(portrait: Image.Image, portrait_height: int = 240,
-            ghost_height: Optional[int] = None, ghost_opacity: float = 0.35) -> Image.Image:
+            ghost_height: int | None = None, ghost_opacity: float = 0.35) -> Image.Image:
     """A 1000x630 ID card: tinted guilloche background, text lines, the
     portrait on the left (portrait_height px tall, face about half of that)
     and a faded greyscale ghost copy on the right (0.55 of its height unless
@@ -78,7 +77,7 @@ def id_card(portrait: Image.Image, portrait_height: int = 240,
     return card
 
 
-def large_selfie(img: Image.Image, size: Tuple[int, int] = (4000, 3000)) -> Image.Image:
+def large_selfie(img: Image.Image, size: tuple[int, int] = (4000, 3000)) -> Image.Image:
     """A photo resized (and centre-cropped) to a large camera size, 12 MP by default."""
     return ImageOps.fit(img.convert("RGB"), size, Image.BICUBIC)
 

@@ -11,18 +11,16 @@ from __future__ import annotations
 import csv
 import math
 import statistics
-import sys
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
-
-REPO = Path(__file__).resolve().parents[1]
 
 from chalicelib.engines.base import EngineOptions, Image
 from chalicelib.errors import ApiError
 from chalicelib.images import prepare
 
+REPO = Path(__file__).resolve().parents[1]
 DEFAULT_THRESHOLD = 80.0      # the API's default similarity threshold
 SHARED_PAIRS = REPO.parent / "shared" / "faces" / "pairs.csv"
 
@@ -37,12 +35,12 @@ class Pair:
 @dataclass
 class Outcome:
     pair: Pair
-    similarity: Optional[float]   # None: rejected (error code in `error`)
-    error: Optional[str]
+    similarity: float | None   # None: rejected (error code in `error`)
+    error: str | None
     ms: float                     # wall time of the whole verification
 
 
-def read_pairs(csv_path: Path) -> List[Pair]:
+def read_pairs(csv_path: Path) -> list[Pair]:
     base = csv_path.resolve().parent
     pairs = []
     with open(csv_path, newline="") as fh:
@@ -61,19 +59,19 @@ def prepared(data: bytes, field: str) -> Image:
     return prepare(data, field)
 
 
-def load_image(path: Path, field: str, data: Optional[bytes] = None) -> Image:
+def load_image(path: Path, field: str, data: bytes | None = None) -> Image:
     """The engine's input for a file (or its bytes), as the service hands it over."""
     return prepared(path.read_bytes() if data is None else data, field)
 
 
-def read_images(pairs: Sequence[Pair]) -> Dict[Path, bytes]:
+def read_images(pairs: Sequence[Pair]) -> dict[Path, bytes]:
     """Every image of the pairs, read once."""
     return {path: path.read_bytes() for path in sorted({p.a for p in pairs} | {p.b for p in pairs})}
 
 
 def score_with_engine(pairs: Sequence[Pair], engine,
-                      progress: Optional[Callable[[int, int], None]] = None,
-                      images: Optional[Dict[Path, bytes]] = None) -> List[Outcome]:
+                      progress: Callable[[int, int], None] | None = None,
+                      images: dict[Path, bytes] | None = None) -> list[Outcome]:
     """Verify every pair end to end with engine.compare (document = image_a).
     images: the files' bytes, if already read (read_images)."""
     cache = {}
@@ -100,21 +98,21 @@ def score_with_engine(pairs: Sequence[Pair], engine,
     return outcomes
 
 
-def local_engine(options: Optional[EngineOptions] = None):
+def local_engine(options: EngineOptions | None = None):
     from chalicelib.engines.local import LocalEngine
     return LocalEngine(options or EngineOptions())
 
 
 # --- rates ----------------------------------------------------------------
 
-def split(outcomes: Iterable[Outcome]) -> Tuple[List[Optional[float]], List[Optional[float]]]:
+def split(outcomes: Iterable[Outcome]) -> tuple[list[float | None], list[float | None]]:
     genuine, impostor = [], []
     for o in outcomes:
         (genuine if o.pair.same else impostor).append(o.similarity)
     return genuine, impostor
 
 
-def _matches(scores: Sequence[Optional[float]], threshold: float) -> int:
+def _matches(scores: Sequence[float | None], threshold: float) -> int:
     return sum(1 for s in scores if s is not None and s >= threshold)
 
 
@@ -140,7 +138,7 @@ class Rates:
         return 1 - (self.false_matches + self.false_non_matches) / total if total else math.nan
 
 
-def rates(genuine: Sequence[Optional[float]], impostor: Sequence[Optional[float]],
+def rates(genuine: Sequence[float | None], impostor: Sequence[float | None],
           threshold: float) -> Rates:
     return Rates(threshold, _matches(impostor, threshold), len(impostor),
                  len(genuine) - _matches(genuine, threshold), len(genuine))
@@ -151,11 +149,11 @@ def fmr_upper_bound(impostors: int) -> float:
     return 3.0 / impostors if impostors else math.nan
 
 
-def threshold_for_fmr(impostor: Sequence[Optional[float]], target_fmr: float) -> float:
+def threshold_for_fmr(impostor: Sequence[float | None], target_fmr: float) -> float:
     """The lowest threshold whose measured FMR is at most target_fmr: just
     above the (k+1)-th highest impostor score, k = floor(target * impostors)."""
     scores = sorted((s for s in impostor if s is not None), reverse=True)
-    allowed = int(math.floor(target_fmr * len(impostor) + 1e-9))
+    allowed = math.floor(target_fmr * len(impostor) + 1e-9)
     if allowed >= len(scores):
         return 0.0
     return math.nextafter(scores[allowed], math.inf)
@@ -173,12 +171,13 @@ def tradeoff_table(genuine, impostor, thresholds: Iterable[float]) -> str:
     return "\n".join(lines)
 
 
-def score_summary(name: str, scores: Sequence[Optional[float]]) -> str:
+def score_summary(name: str, scores: Sequence[float | None]) -> str:
     valid = sorted(s for s in scores if s is not None)
     rejected = len(scores) - len(valid)
     if not valid:
         return f"{name}: {len(scores)} pairs, all rejected"
-    q = (lambda p: valid[min(len(valid) - 1, int(round(p * (len(valid) - 1))))])
+    def q(p):
+        return (valid[min(len(valid) - 1, round(p * (len(valid) - 1)))])
     return (f"{name}: n={len(scores)} rejected={rejected} min={valid[0]:.1f} p5={q(.05):.1f} "
             f"median={statistics.median(valid):.1f} p95={q(.95):.1f} max={valid[-1]:.1f}")
 
@@ -202,8 +201,8 @@ def error_counts(outcomes: Iterable[Outcome]) -> dict:
 
 # --- plot -----------------------------------------------------------------
 
-def plot(curves: Sequence[Tuple[str, Sequence[Optional[float]], Sequence[Optional[float]]]],
-         threshold: float, review_floor: Optional[float], path: Path) -> Path:
+def plot(curves: Sequence[tuple[str, Sequence[float | None], Sequence[float | None]]],
+         threshold: float, review_floor: float | None, path: Path) -> Path:
     """Score histograms (genuine vs impostor, first curve) with the threshold
     and review floor; a DET curve (FNMR against FMR) and the error rates
     against the threshold (which shows the margin when the set separates
@@ -230,7 +229,8 @@ def plot(curves: Sequence[Tuple[str, Sequence[Optional[float]], Sequence[Optiona
     ax1.legend(fontsize=8)
 
     grid = [x / 4 for x in range(0, 401)]
-    for (name, genuine, impostor), color in zip(curves, ("tab:blue", "tab:purple", "tab:gray")):
+    colors = ("tab:blue", "tab:purple", "tab:gray")
+    for (name, genuine, impostor), color in zip(curves, colors, strict=False):
         floor_fmr = 0.5 / max(1, len(impostor))
         floor_fnmr = 0.5 / max(1, len(genuine))
         xs, ys = [], []
