@@ -26,7 +26,7 @@ sharpness (and by its face size) and shows what the decision is worth in
 each bin: the gate belongs where impostors come near the review band or
 genuine pairs stop reaching the threshold.
 
-    python scripts/bench_quality.py [--faces-dir ../shared/faces] [--quick]
+    python -m scripts.bench_quality [--faces-dir ../shared/faces] [--quick]
         [--table artifacts/quality_sweep.txt] [--plot artifacts/quality_sweep.png]
 
 --quick: fewer levels (for a look, not for the figures).

@@ -5,7 +5,7 @@
     python -m scripts.build_openapi --check  # exit 1 if it is out of date
 
 The JSON copy is committed so the Lambda package needs no YAML parser;
-tests/test_openapi_contract.py fails when the two differ."""
+tests/routes/test_openapi_contract.py fails when the two differ."""
 from __future__ import annotations
 
 import json

@@ -1,7 +1,7 @@
 """Synthetic test images made from real face photos: an ID-card composite
 (card background, small portrait and a faded ghost copy), a large selfie,
 EXIF-rotated and blurred copies. Used by scripts/bench_engine.py and
-tests/test_local_engine.py; needs only Pillow (and numpy for the card's
+tests/engine/test_local_engine.py; needs only Pillow (and numpy for the card's
 background pattern)."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Helpers for the browser tests (tests/e2e): paths, Chromium launch, images."""
+"""Helpers for the browser tests (tests/system/browser): paths, Chromium launch, images."""
 from __future__ import annotations
 
 import base64

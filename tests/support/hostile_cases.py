@@ -1,5 +1,5 @@
 """The hostile-input corpus: one row per bad request, with what the API must
-answer. Read by tests/test_hostile_corpus.py, which sends every row to the
+answer. Read by tests/routes/test_hostile_corpus.py, which sends every row to the
 `dev` stage (Rekognition answered by botocore's Stubber) and the `local`
 stage (the offline engine).
 

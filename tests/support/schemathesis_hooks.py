@@ -1,4 +1,4 @@
-"""Schemathesis hooks for tests/test_schemathesis.py (loaded through
+"""Schemathesis hooks for tests/system/test_schemathesis.py (loaded through
 SCHEMATHESIS_HOOKS). Random base64 is almost never an image, so on its own
 the fuzzer stops at the decoder. This mixes into POST /ips bodies built from
 real images -- face photos (when /work/shared/faces is there; one of them

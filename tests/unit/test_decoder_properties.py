@@ -3,7 +3,7 @@ before an engine: chalicelib.request_decoding.parse_body, then
 image_checks.check_image and image_normalise.normalise. For any input the
 outcome is a success or a documented 4xx ApiError, never another exception.
 
-Statistics: python -m pytest -q tests/test_decoder_properties.py --hypothesis-show-statistics
+Statistics: python -m pytest -q tests/unit/test_decoder_properties.py --hypothesis-show-statistics
 (examples per test: EXAMPLES below; IPS_HYPOTHESIS_EXAMPLES overrides)."""
 import base64
 import io
