@@ -13,18 +13,17 @@ rapidocr (none of which is in the Lambda package)."""
 from __future__ import annotations
 
 import importlib.util
-import threading
 from datetime import date
 from typing import TYPE_CHECKING
 
 from chalicelib.documents.base import UNAVAILABLE, DocumentRead, DocumentReader
 from chalicelib.engines.base import Image
+from chalicelib.once import PerProcess
 
 if TYPE_CHECKING:
     from chalicelib.settings import Settings
 
-_local: list[DocumentReader] = []
-_lock = threading.Lock()
+_local: PerProcess[DocumentReader] = PerProcess()
 
 
 class UnavailableReader:
@@ -45,11 +44,7 @@ def reader_for(settings: Settings) -> DocumentReader:
 
         # Cheap to build: the client it wraps is the process's one (chalicelib.aws).
         return TextractReader(client=aws.client("textract"))
-    if not _local:
-        with _lock:
-            if not _local:
-                _local.append(_local_reader())
-    return _local[0]
+    return _local.get("ocr", _local_reader)
 
 
 def _local_reader() -> DocumentReader:

@@ -11,13 +11,11 @@ dlib, and the local stage needs no AWS credentials."""
 
 from __future__ import annotations
 
-import threading
-
 from chalicelib import errors
 from chalicelib.engines.base import EngineOptions, FaceEngine
+from chalicelib.once import PerProcess
 
-_local_engines: dict[EngineOptions, FaceEngine] = {}
-_lock = threading.Lock()
+_local_engines: PerProcess[FaceEngine] = PerProcess()
 
 
 def engine_for(name: str, options: EngineOptions) -> FaceEngine:
@@ -31,15 +29,12 @@ def engine_for(name: str, options: EngineOptions) -> FaceEngine:
 
 
 def _local_engine(options: EngineOptions) -> FaceEngine:
-    engine = _local_engines.get(options)
-    if engine is None:
-        with _lock:
-            engine = _local_engines.get(options)
-            if engine is None:
-                try:
-                    from chalicelib.engines.local import LocalEngine
-                except ImportError:
-                    # A deployment without requirements-local.txt: say so, don't crash.
-                    raise errors.engine_unavailable() from None
-                engine = _local_engines[options] = LocalEngine(options)
-    return engine
+    def build() -> FaceEngine:
+        try:
+            from chalicelib.engines.local import LocalEngine
+        except ImportError:
+            # A deployment without requirements-local.txt: say so, don't crash.
+            raise errors.engine_unavailable() from None
+        return LocalEngine(options)
+
+    return _local_engines.get(options, build)

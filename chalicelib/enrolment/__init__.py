@@ -12,17 +12,16 @@ sqlite3."""
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING
 
 from chalicelib import errors
 from chalicelib.enrolment.base import EnrolmentStore, StoreOptions
+from chalicelib.once import PerProcess
 
 if TYPE_CHECKING:  # chalicelib.settings imports enrolment.base
     from chalicelib.settings import Settings
 
-_local_stores: dict[StoreOptions, EnrolmentStore] = {}
-_lock = threading.Lock()
+_local_stores: PerProcess[EnrolmentStore] = PerProcess()
 
 
 def store_for(settings: Settings) -> EnrolmentStore:
@@ -39,20 +38,17 @@ def store_for(settings: Settings) -> EnrolmentStore:
 
 
 def _local_store(options: StoreOptions) -> EnrolmentStore:
-    store = _local_stores.get(options)
-    if store is None:
-        with _lock:
-            store = _local_stores.get(options)
-            if store is None:
-                try:
-                    from chalicelib.engines import local as engine
-                    from chalicelib.enrolment.sqlite import SqliteStore
-                except ImportError:
-                    raise errors.engine_unavailable() from None
-                store = _local_stores[options] = SqliteStore(
-                    options.db_path,
-                    engine.MODEL_VERSION,
-                    engine.similarity_from_distance,
-                    engine.distance_from_similarity,
-                )
-    return store
+    def build() -> EnrolmentStore:
+        try:
+            from chalicelib.engines import local as engine
+            from chalicelib.enrolment.sqlite import SqliteStore
+        except ImportError:
+            raise errors.engine_unavailable() from None
+        return SqliteStore(
+            options.db_path,
+            engine.MODEL_VERSION,
+            engine.similarity_from_distance,
+            engine.distance_from_similarity,
+        )
+
+    return _local_stores.get(options, build)

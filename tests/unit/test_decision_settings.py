@@ -68,8 +68,9 @@ def test_local_engine_missing_is_a_clear_503(monkeypatch):
     from chalicelib import engines
     from chalicelib.engines.base import EngineOptions
     from chalicelib.errors import ApiError
+    from chalicelib.once import PerProcess
     monkeypatch.setitem(sys.modules, "chalicelib.engines.local", None)  # import fails
-    monkeypatch.setattr(engines, "_local_engines", {})
+    monkeypatch.setattr(engines, "_local_engines", PerProcess())
     with pytest.raises(ApiError) as caught:
         engines.engine_for("local", EngineOptions(min_face_px=1))
     assert (caught.value.status, caught.value.code) == (503, "ENGINE_UNAVAILABLE")
