@@ -274,18 +274,8 @@ def _parse_td23(fmt: str, lines: Sequence[str], today: date) -> MrzResult:
     else:
         composite_data = number + number_cd + dob + dob_cd + expiry + expiry_cd + optional
     digits["composite"] = check_digit(composite_data) == _digits(two[-1])
-    return MrzResult(
-        fmt,
-        _strip(code) or code[0],
-        _strip(issuer),
-        surname,
-        given,
-        _strip(number),
-        _strip(nationality),
-        resolve_year(dob, today, False),
-        resolve_year(expiry, today, True),
-        None if sex in ("<", "X") else sex,
-        digits,
+    return _result(
+        fmt, code, issuer, (surname, given), number, nationality, (dob, expiry), sex, digits, today
     )
 
 
@@ -315,12 +305,42 @@ def _parse_td1(lines: Sequence[str], today: date) -> MrzResult:
         + _optional(two[18:29])
     )
     digits["composite"] = check_digit(composite_data) == _digits(two[29])
-    return MrzResult(
+    return _result(
         "TD1",
+        code,
+        issuer,
+        (surname, given),
+        number,
+        nationality,
+        (dob, expiry),
+        sex,
+        digits,
+        today,
+    )
+
+
+def _result(
+    fmt: str,
+    code: str,
+    issuer: str,
+    names: tuple[str, str],
+    number: str,
+    nationality: str,
+    dates: tuple[str, str],
+    sex: str,
+    digits: dict[str, bool],
+    today: date,
+) -> MrzResult:
+    """The parsed fields as the caller sees them: fillers stripped, years
+    resolved (a birth date in the past, an expiry possibly in the future),
+    an unspecified sex as None."""
+    dob, expiry = dates
+    return MrzResult(
+        fmt,
         _strip(code) or code[0],
         _strip(issuer),
-        surname,
-        given,
+        names[0],
+        names[1],
         _strip(number),
         _strip(nationality),
         resolve_year(dob, today, False),
