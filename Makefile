@@ -1,5 +1,5 @@
 # make run   - the service on the offline engine at http://127.0.0.1:8000
-#              (waitress via chalicelib/serve.py; docs/operations.md)
+#              (waitress via chalicelib/serve/; docs/operations.md)
 # make dev   - the same app under `chalice local` (autoreload; development only)
 # make test  - every test
 # make check - the fast loop: lint, format, types, unit and route tests

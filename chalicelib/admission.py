@@ -6,7 +6,7 @@ route that runs a face engine): at most `in_flight` run at once, at most
 A waiting request is dropped without being computed when its client has
 gone (the server tells us through `client_gone_probe`) or when it has waited
 longer than `max_wait_s`. Pure Python and process-wide: it works the same
-under `make run` (chalicelib/serve.py), `chalice local` and Lambda (where one
+under `make run` (chalicelib/serve/), `chalice local` and Lambda (where one
 request per process never waits).
 
 Usage, from any compute route::

@@ -384,7 +384,7 @@ def store_unavailable() -> ApiError:
     )
 
 
-# --- HTTP framing and admission (make run: chalicelib/serve.py, chalicelib/admission.py)
+# --- HTTP framing and admission (make run: chalicelib/serve/, chalicelib/admission.py)
 
 
 def length_required() -> ApiError:

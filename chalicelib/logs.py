@@ -19,7 +19,7 @@ if not logger.handlers:
     logger.propagate = False
 
 
-# Listeners that see every event after it is logged (chalicelib/serve.py
+# Listeners that see every event after it is logged (chalicelib/serve/
 # derives its Prometheus metrics from them). Same fields as the log line.
 EventSink = Callable[[str, dict[str, Any]], None]
 _sinks: list[EventSink] = []

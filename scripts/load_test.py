@@ -1,4 +1,4 @@
-"""Load and abuse test of `make run`'s server (chalicelib/serve.py, waitress)
+"""Load and abuse test of `make run`'s server (chalicelib/serve/, waitress)
 side by side with `chalice local`, in the same run, on 127.0.0.1 only.
 Not a test: it prints figures (docs/operations.md quotes them).
 

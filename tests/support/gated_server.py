@@ -33,5 +33,5 @@ class GatedEngine:
 verification.engine_for = lambda name, options: GatedEngine()  # type: ignore[assignment]
 
 if __name__ == "__main__":
-    from chalicelib.serve import main
+    from chalicelib.serve.main import main
     sys.exit(main())

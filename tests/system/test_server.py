@@ -1,4 +1,4 @@
-"""`make run`'s server (chalicelib/serve.py) as a real process on a free
+"""`make run`'s server (chalicelib/serve/) as a real process on a free
 127.0.0.1 port: burst and backlog, shedding, the wait deadline, departed
 clients, limits before reading, timeouts, log hygiene under broken framing,
 drain on SIGTERM, health and metrics.

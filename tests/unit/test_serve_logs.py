@@ -1,4 +1,4 @@
-"""The `make run` server's log formatter (chalicelib/serve.py): a
+"""The `make run` server's log formatter (chalicelib/serve/): a
 third-party log record becomes one JSON line that never carries its message
 text or its exception's text, which can quote a request."""
 
@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 
-from chalicelib.serve import SafeJsonFormatter
+from chalicelib.serve.logs import SafeJsonFormatter
 
 SECRET = "U2VjcmV0U2VsZmll"
 
