@@ -19,6 +19,7 @@ from chalicelib.settings import load_settings
 from tests.support import face_images as fi
 from tests.support.hostile_cases import CASES
 from tests.support.images import b64
+from tests.support.log_capture import captured_events
 
 pytest.importorskip("dlib", reason="the offline engine (requirements-local.txt) is not installed")
 
@@ -280,27 +281,14 @@ def test_responses_conform_to_the_contract(client):
 
 
 def test_logs_carry_a_hash_of_the_subject_id_never_the_id_or_biometrics(client):
-    import logging
-
-    from chalicelib import logs
     from chalicelib.enrolment_flow import subject_hash
 
-    lines = []
-
-    class Capture(logging.Handler):
-        def emit(self, record):
-            lines.append(record.getMessage())
-
-    handler = Capture()
-    logs.logger.addHandler(handler)
-    try:
+    with captured_events() as lines:
         enrol(client, "secret-customer-77")
         enrol(client, "other-customer-78")          # a duplicate
         search(client)
         client.http.get("/enrolments/secret-customer-77")
         client.http.delete("/enrolments/secret-customer-77")
-    finally:
-        logs.logger.removeHandler(handler)
     text = "\n".join(lines)
     events = [json.loads(line)["event"] for line in lines]
     assert {"enrolment", "search", "subject", "erasure"} <= set(events)

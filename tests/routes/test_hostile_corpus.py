@@ -5,15 +5,14 @@ echoed back; then the server still answers a good request, and its log
 never held image data."""
 import base64
 import json
-import logging
 from collections import Counter
 
 import pytest
 from chalice.test import Client
 
 from app import app
-from chalicelib import logs
 from tests.support.hostile_cases import CASES, Case, face, good_body
+from tests.support.log_capture import captured_events
 
 STAGES = ("dev", "local")
 _B64_PREFIXES = ("/9j/", "iVBORw0KGgo", "R0lGOD", "UklGR")   # JPEG, PNG, GIF, WebP in base64
@@ -107,31 +106,20 @@ def test_survives_the_corpus_and_logs_no_image_data(rekognition, stage):
     captured; none may hold base64 or image bytes."""
     if stage == "local" and not _local_engine_ready():
         pytest.skip("offline engine not installed")
-    lines = []
-
-    class Capture(logging.Handler):
-        def emit(self, record):
-            lines.append(record.getMessage())
-
-    handler = Capture()
-    logs.logger.addHandler(handler)
     sent = []
-    try:
-        with Client(app, stage_name=stage) as client:
-            for case in CASES:
-                if stage == "dev" and case.engine:
-                    _stub(rekognition, case.engine)
-                body = case.body()
-                sent.append(body)
-                response = send(client, case, body)
-                assert response.status_code != 500, case.id
-            if stage == "dev":
-                _stub(rekognition, "match")
-            response = send(client, Case("good", "good", good_body, (200, "match")), good_body())
-            assert response.status_code == 200
-            assert json.loads(response.body)["verified"] is True
-    finally:
-        logs.logger.removeHandler(handler)
+    with captured_events() as lines, Client(app, stage_name=stage) as client:
+        for case in CASES:
+            if stage == "dev" and case.engine:
+                _stub(rekognition, case.engine)
+            body = case.body()
+            sent.append(body)
+            response = send(client, case, body)
+            assert response.status_code != 500, case.id
+        if stage == "dev":
+            _stub(rekognition, "match")
+        response = send(client, Case("good", "good", good_body, (200, "match")), good_body())
+        assert response.status_code == 200
+        assert json.loads(response.body)["verified"] is True
 
     log_text = "\n".join(lines)
     assert len(lines) >= len(sent) - 10          # one line per verification at least

@@ -2,7 +2,6 @@
 botocore's Stubber: every parameter of every Rekognition call is checked
 (moto implements none of these calls)."""
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
@@ -10,6 +9,7 @@ from chalicelib.engines.base import Image
 from chalicelib.enrolment.base import Match, Probe, StoreOptions
 from chalicelib.enrolment.rekognition import RekognitionStore
 from chalicelib.errors import ApiError
+from tests.support.rekognition_stub import fake_client
 
 COLLECTION = "ips-test"
 SELFIE = b"\xff\xd8\xff selfie bytes"
@@ -19,9 +19,7 @@ PROBE = Probe(Image(SELFIE, "JPEG", 400, 400, "selfie"))
 
 @pytest.fixture
 def stub():
-    client = boto3.client("rekognition", region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
-    with Stubber(client) as stubber:
+    with Stubber(fake_client("rekognition")) as stubber:
         yield stubber
         stubber.assert_no_pending_responses()
 

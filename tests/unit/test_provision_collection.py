@@ -3,11 +3,11 @@ botocore's Stubber: creates the stage's collection once, then finds it."""
 
 import json
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
 from scripts.provision_collection import collection_id_for, provision
+from tests.support.rekognition_stub import fake_client
 
 DESCRIBED = {"FaceCount": 0, "UserCount": 0, "FaceModelVersion": "7.0",
              "CollectionARN": "arn:aws:rekognition:us-east-1:123456789012:collection/ips-prod"}
@@ -15,9 +15,7 @@ DESCRIBED = {"FaceCount": 0, "UserCount": 0, "FaceModelVersion": "7.0",
 
 @pytest.fixture
 def stub():
-    client = boto3.client("rekognition", region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
-    with Stubber(client) as stubber:
+    with Stubber(fake_client("rekognition")) as stubber:
         yield stubber
         stubber.assert_no_pending_responses()
 
