@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import traceback
 from collections.abc import Callable
+from types import TracebackType
 from typing import Any
 
 # Not "ips": Chalice owns the logger named after the app and sets it to ERROR.
@@ -27,6 +29,14 @@ _sinks: list[EventSink] = []
 
 def add_sink(sink: EventSink) -> None:
     _sinks.append(sink)
+
+
+def frames(tb: TracebackType | None) -> list[str]:
+    """Where a failure happened, "file:line:function" per frame: what a log
+    may say of an exception (never its message, which could quote input)."""
+    return [
+        f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}" for f in traceback.extract_tb(tb)
+    ]
 
 
 def log_event(event: str, **fields: Any) -> None:

@@ -5,7 +5,6 @@ stage's engine, decide, log."""
 from __future__ import annotations
 
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,7 @@ from chalicelib.engines.base import Comparison, Image
 from chalicelib.errors import ApiError
 from chalicelib.image_checks import check_image
 from chalicelib.image_normalise import normalise
-from chalicelib.logs import log_event
+from chalicelib.logs import frames, log_event
 from chalicelib.request_decoding import FIELDS, decode_image_field, load_payload
 from chalicelib.settings import Settings
 
@@ -138,11 +137,9 @@ def run_verification(
 def log_failure(event: str, exc: BaseException, request_id: str) -> None:
     """Log where a failure happened: the exception type and frames, never its
     message, which could quote input."""
-    frames = [
-        f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}"
-        for f in traceback.extract_tb(exc.__traceback__)
-    ]
-    log_event(event, request_id=request_id, error=type(exc).__name__, frames=frames)
+    log_event(
+        event, request_id=request_id, error=type(exc).__name__, frames=frames(exc.__traceback__)
+    )
 
 
 def internal_error(exc: BaseException, request_id: str) -> ApiError:

@@ -28,8 +28,7 @@ from chalice.local import (
 
 from chalicelib import admission, errors
 from chalicelib.errors import ApiError
-from chalicelib.logs import log_event
-from chalicelib.serve.logs import _frames
+from chalicelib.logs import frames, log_event
 from chalicelib.serve.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -126,7 +125,7 @@ class GatewayApp:
         try:
             status, headers, body = self.respond(environ, raw_method, uri, route)
         except Exception as exc:  # our bug: opaque 500, the type and frames logged
-            log_event("internal_error", error=type(exc).__name__, frames=_frames(exc.__traceback__))
+            log_event("internal_error", error=type(exc).__name__, frames=frames(exc.__traceback__))
             status, headers, body = _error(errors.internal())
         access(self.state, method, route, status, start, _error_code(status, headers, body))
         start_response(_status_line(status), headers)

@@ -6,19 +6,12 @@ import json
 import logging
 import sys
 import threading
-import traceback
 from types import TracebackType
 from typing import Any
 
-from chalicelib.logs import log_event
+from chalicelib.logs import frames, log_event
 
 # --- logs: JSON lines only, and nothing that could quote the input ------------
-
-
-def _frames(tb: TracebackType | None) -> list[str]:
-    return [
-        f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}" for f in traceback.extract_tb(tb)
-    ]
 
 
 # waitress's and Chalice's messages can embed a request path or an exception
@@ -56,7 +49,7 @@ class SafeJsonFormatter(logging.Formatter):
             fields["depth"] = depth if isinstance(depth, int) else None
         if record.exc_info and record.exc_info[0] is not None:
             fields["error"] = record.exc_info[0].__name__
-            fields["frames"] = _frames(record.exc_info[2])
+            fields["frames"] = frames(record.exc_info[2])
         return json.dumps(fields, separators=(",", ":"))
 
 
@@ -74,13 +67,13 @@ def configure_logging() -> None:
         lg.propagate = True
 
     def excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
-        log_event("uncaught_exception", error=kind.__name__, frames=_frames(tb))
+        log_event("uncaught_exception", error=kind.__name__, frames=frames(tb))
 
     def thread_excepthook(args: threading.ExceptHookArgs) -> None:
         log_event(
             "uncaught_exception",
             error=args.exc_type.__name__,
-            frames=_frames(args.exc_traceback),
+            frames=frames(args.exc_traceback),
             thread=getattr(args.thread, "name", None),
         )
 

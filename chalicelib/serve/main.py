@@ -10,9 +10,9 @@ from typing import Any
 from waitress import wasyncore
 
 from chalicelib import admission
-from chalicelib.logs import add_sink, log_event
+from chalicelib.logs import add_sink, frames, log_event
 from chalicelib.serve.gateway import State, load_app
-from chalicelib.serve.logs import _frames, configure_logging
+from chalicelib.serve.logs import configure_logging
 from chalicelib.serve.metrics import Metrics
 from chalicelib.serve.settings import ServerSettings, settings_from_env
 from chalicelib.serve.waitress_server import Server, build_server
@@ -37,7 +37,7 @@ def _preload(state: State) -> None:
             )
     except Exception as exc:
         log_event(
-            "models_preload_failed", error=type(exc).__name__, frames=_frames(exc.__traceback__)
+            "models_preload_failed", error=type(exc).__name__, frames=frames(exc.__traceback__)
         )
     state.ready.set()
     state.metrics.ready.set(1)
