@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -18,6 +15,7 @@ from chalicelib.engines.base import Comparison, EngineOptions
 from chalicelib.errors import ApiError
 from tests.support import face_images as fi
 from tests.support.face_images import as_document, as_selfie, fs, needs_shared_faces, shared
+from tests.support.fresh_python import run_python
 
 THRESHOLD = 80.0
 
@@ -290,9 +288,7 @@ def test_module_import_loads_no_model_library():
     # cloud stages never import the module; importing it loads no models
     code = ("import sys; import chalicelib.engines.local; "
             "print(sorted(m for m in ('dlib', 'cv2') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=str(fi.REPO), check=True).stdout.strip()
-    assert out == "[]"
+    assert run_python(code).strip() == "[]"
 
 
 def _cases():
@@ -374,9 +370,7 @@ print(json.dumps({"same": concurrent == serial * 6, "loads": local.model_loads()
                   "after_preload": after_preload, "preloaded": preloaded,
                   "workers": local.workers()}))
 """
-    env = dict(os.environ, IPS_LOCAL_WORKERS="8")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=str(fi.REPO), env=env, check=True).stdout.strip().splitlines()[-1]
+    out = run_python(code, IPS_LOCAL_WORKERS="8").strip().splitlines()[-1]
     result = json.loads(out)
     assert result["workers"] == result["preloaded"] == 8
     assert result["same"] is True

@@ -1,12 +1,8 @@
 """The cloud path must stay light: a dev-stage request never imports the
 offline engines' numpy, dlib, onnxruntime or rapidocr (checked in a fresh
 interpreter; the document is read by a stubbed Textract)."""
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.fresh_python import run_python
 
 SCRIPT = """
 import json, sys
@@ -26,9 +22,4 @@ print(r.status_code, sorted(m for m in ("numpy", "dlib", "face_recognition_model
 
 
 def test_dev_request_imports_no_offline_engine():
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "AWS_DEFAULT_REGION": "us-east-1",
-           "IPS_LOG_LEVEL": "WARNING"}
-    run = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert run.stdout.strip() == "200 []"
+    assert run_python(SCRIPT, IPS_LOG_LEVEL="WARNING").strip() == "200 []"

@@ -5,9 +5,6 @@ every parameter. Also: the cloud path never imports numpy."""
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import boto3
 import pytest
@@ -18,9 +15,9 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 from app import app
 from chalicelib import aws
+from tests.support.fresh_python import run_python
 from tests.support.images import b64, image_bytes
 
-ROOT = Path(__file__).resolve().parents[2]
 DL = image_bytes(400, 300)
 SELFIE = image_bytes(300, 400, "PNG")
 COLLECTION = "ips-dev"
@@ -137,9 +134,4 @@ print(r.status_code, sorted(m for m in ("numpy", "dlib", "sqlite3") if m in sys.
 
 
 def test_cloud_enrolment_imports_no_numpy_or_sqlite():
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "AWS_DEFAULT_REGION": "us-east-1",
-           "IPS_LOG_LEVEL": "WARNING"}
-    run = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert run.stdout.strip() == "201 []"
+    assert run_python(SCRIPT, IPS_LOG_LEVEL="WARNING").strip() == "201 []"

@@ -2,8 +2,6 @@
 that need nothing pass through untouched; bombs die at the header."""
 import io
 import json
-import subprocess
-import sys
 import tracemalloc
 from pathlib import Path
 
@@ -14,6 +12,7 @@ from chalicelib.errors import ApiError
 from chalicelib.image_checks import check_image
 from chalicelib.image_normalise import ENGINE_MAX_BYTES, MAX_LONG_SIDE, normalise
 from tests.support.bad_images import BOMBS, encode, photo
+from tests.support.fresh_python import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -189,10 +188,7 @@ for name, data in bombs.items():
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(before, after, time.perf_counter() - start)
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=300, cwd=ROOT)
-    assert out.returncode == 0, out.stderr[-2000:]
-    before_kb, after_kb, _seconds = out.stdout.split()
+    before_kb, after_kb, _seconds = run_python(code).split()
     assert int(after_kb) - int(before_kb) < 20 * 1024        # < 20 MB growth for 140 bombs
 
 
