@@ -53,7 +53,9 @@ def _documented_codes():
         if "$ref" in response:
             response = responses[response["$ref"].rsplit("/", 1)[-1]]
         schema = response.get("content", {}).get("application/json", {}).get("schema", {})
-        for part in schema.get("allOf", []):
+        # an error schema is allOf [Error, {code enum}], or anyOf such and API Gateway's
+        alternatives = [schema, *schema.get("anyOf", [])]
+        for part in (p for alt in alternatives for p in alt.get("allOf", [])):
             enum = part.get("properties", {}).get("code", {}).get("enum")
             if enum:
                 documented.setdefault(int(status), set()).update(enum)
