@@ -184,7 +184,8 @@ def test_preflight_conforms(dev_client, openapi, stage_env):
 
 
 @pytest.mark.parametrize("path, status", [
-    ("/", 200), ("/static/app.js", 200), ("/static/style.css", 200),
+    ("/", 200), ("/static/js/main.js", 200), ("/static/style.css", 200),
+    ("/static/js/messages.js", 200), ("/static/app.js", 404), ("/static/js/nope.js", 404),
     ("/static/nope.txt", 404), ("/static/..%2Fapp.py", 404),
 ])
 def test_web_page_routes_conform(dev_client, openapi, path, status):
