@@ -17,7 +17,13 @@ status code                          when
 400    INVALID_SUBJECT_ID            subject_id missing, too long or with odd characters
 400    MALFORMED_REQUEST             make run: the HTTP framing is broken (request line, a
                                      header, a Content-Length that is not a number)
-401    UNAUTHORIZED                  built-in key check on, x-api-key missing or wrong
+400    INVALID_IDEMPOTENCY_KEY       Idempotency-Key not 1-255 printable ASCII characters
+401    UNAUTHORIZED                  x-api-key missing, or no tenant's key
+403    SCOPE_MISSING                 the key lacks the route's scope
+409    IDEMPOTENCY_IN_PROGRESS       a request with this Idempotency-Key is still running
+421    HOST_NOT_ALLOWED              make run: Host not in IPS_ALLOWED_HOSTS
+422    IDEMPOTENCY_KEY_REUSED        the Idempotency-Key was used with another request
+503    TENANTS_UNAVAILABLE           the tenant registry cannot be read
 404    NOT_FOUND                     an unknown static asset of the web page
 404    SUBJECT_NOT_FOUND             no subject enrolled under that id
 405    METHOD_NOT_ALLOWED            another method than the route serves

@@ -140,6 +140,8 @@ def test_every_code_the_server_can_raise_is_known_to_the_page():
     server_codes.discard("METHOD_NOT_ALLOWED")   # the page only ever POSTs
     # The enrolment routes' own codes (docs/enrolment.md): the page never calls them.
     server_codes -= {"INVALID_SUBJECT_ID", "SUBJECT_NOT_FOUND", "STORE_BUSY", "STORE_UNAVAILABLE"}
+    # Idempotency keys are for back ends' retries (POST /enrolments); the page sends none.
+    server_codes -= {"INVALID_IDEMPOTENCY_KEY", "IDEMPOTENCY_KEY_REUSED", "IDEMPOTENCY_IN_PROGRESS"}
     assert not [code for code in sorted(server_codes) if f"case '{code}':" not in js]
 
 

@@ -68,6 +68,12 @@ export function describeError(code, field, status, retryAfter, serverMessage) {
     case 'UNAUTHORIZED':
       return 'This page is not allowed to use the verification service. If you run this site: ' +
              'the page must call your own back end, which adds the API key (see docs/web-page.md).';
+    case 'SCOPE_MISSING':
+      return 'This site\'s key is not allowed to run this check. If you run this site: give its key the scope the route needs (see docs/deploy-access.md).';
+    case 'HOST_NOT_ALLOWED':
+      return 'The verification service does not answer under this address. If you run this site: add its host name to IPS_ALLOWED_HOSTS.';
+    case 'TENANTS_UNAVAILABLE':
+      return 'The verification service cannot check who is calling right now.' + retry;
     case 'NETWORK':
       return 'The verification service could not be reached. Check your internet connection and try again.';
     case 'TIMEOUT':
@@ -89,7 +95,7 @@ export function describeError(code, field, status, retryAfter, serverMessage) {
 
 // Which codes are worth simply retrying (no change of photo needed).
 export const RETRYABLE = { ENGINE_BUSY: 1, ENGINE_TIMEOUT: 1, ENGINE_ERROR: 1, ENGINE_UNAVAILABLE: 1,
-                                  INTERNAL_ERROR: 1, NETWORK: 1, TIMEOUT: 1, BAD_RESPONSE: 1 };
+                                  INTERNAL_ERROR: 1, TENANTS_UNAVAILABLE: 1, NETWORK: 1, TIMEOUT: 1, BAD_RESPONSE: 1 };
 
 /** A person-readable sentence for each reason code of the /ips answer. */
 export function describeReason(code) {
