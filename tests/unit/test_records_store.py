@@ -13,6 +13,7 @@ import pytest
 from chalicelib.records.audit import check_anchor, check_file
 from chalicelib.records.base import Position
 from chalicelib.records.chain import GENESIS, event_hash
+from chalicelib.records.dynamodb import DynamoRecordStore
 from chalicelib.records.model import EventType, Kind, Status
 from chalicelib.records.service import Records, SessionError
 from chalicelib.records.sqlite import SqliteRecordStore
@@ -40,13 +41,34 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def records(tmp_path, clock) -> Records:
+def sqlite_records(tmp_path, clock) -> Records:
     return Records(SqliteRecordStore.in_dir(tmp_path / "data"), clock, ttl_s=600,
                    max_failed_captures=3)
 
 
-def test_files_are_private(records, tmp_path):
-    records.record_decision("t1", Kind.VERIFICATION, "req-1", OUTCOME)
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def records(request, tmp_path, clock, monkeypatch) -> Records:
+    """The same behaviour from both stores: SQLite on a real file, DynamoDB
+    in moto, with the table made by the provisioning script."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("sqlite_records")
+        return
+    import boto3
+    from moto import mock_aws
+
+    from scripts.provision_records import provision
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        provision(client, "ips-records-test")
+        yield Records(DynamoRecordStore(client, "ips-records-test"), clock, ttl_s=600,
+                      max_failed_captures=3)
+
+
+def test_files_are_private(sqlite_records, tmp_path):
+    sqlite_records.record_decision("t1", Kind.VERIFICATION, "req-1", OUTCOME)
     data = tmp_path / "data"
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
     for path in data.iterdir():  # the database and its -wal, -shm
@@ -165,7 +187,8 @@ def test_wrong_token_unknown_id_and_retry_limit(records):
     assert closed.value.reason == "closed"
 
 
-def test_the_token_is_stored_hashed_only(records, tmp_path):
+def test_the_token_is_stored_hashed_only(sqlite_records, tmp_path):
+    records = sqlite_records
     record, token = records.open_session("t1", "req-0", sealed_expected=b"sealed-bytes")
     raw = (tmp_path / "data" / "records.sqlite3").read_bytes()
     wal = (tmp_path / "data" / "records.sqlite3-wal").read_bytes()
@@ -196,7 +219,8 @@ def test_a_commit_survives_reopening(tmp_path, clock):
     assert again.get("t1", made.id) == made
 
 
-def test_events_are_append_only_through_sqlite(records, tmp_path):
+def test_events_are_append_only_through_sqlite(sqlite_records, tmp_path):
+    records = sqlite_records
     records.record_decision("t1", Kind.VERIFICATION, "r", OUTCOME)
     conn = sqlite3.connect(tmp_path / "data" / "records.sqlite3")
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
@@ -219,7 +243,8 @@ def _tamper(path, *statements):
 
 
 @pytest.fixture
-def trail(records, tmp_path):
+def trail(sqlite_records, tmp_path):
+    records = sqlite_records
     a = records.record_decision("t1", Kind.VERIFICATION, "r1", OUTCOME)
     record, token = records.open_session("t2", "r2")
     records.capture_failed(records.open_for_capture(record.id, token), "r3", "NO_FACE", "selfie")
