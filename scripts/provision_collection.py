@@ -26,11 +26,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def collection_id_for(stage: str, config_path: Path = ROOT / ".chalice" / "config.json") -> str:
+def stage_environment(stage: str,
+                      config_path: Path = ROOT / ".chalice" / "config.json") -> dict[str, Any]:
+    """The stage's environment variables as config.json gives them."""
     config = json.loads(config_path.read_text(encoding="utf-8"))
-    env = {**config.get("environment_variables", {}),
-           **config.get("stages", {}).get(stage, {}).get("environment_variables", {})}
-    return str(env.get("IPS_COLLECTION_ID") or f"ips-{stage}")
+    return {**config.get("environment_variables", {}),
+            **config.get("stages", {}).get(stage, {}).get("environment_variables", {})}
+
+
+def collection_id_for(stage: str, config_path: Path = ROOT / ".chalice" / "config.json") -> str:
+    return str(stage_environment(stage, config_path).get("IPS_COLLECTION_ID") or f"ips-{stage}")
 
 
 def provision(client: Any, collection_id: str, stage: str) -> dict[str, Any]:

@@ -66,9 +66,21 @@ def test_template_policy_is_least_privilege_and_key_required(package):
                           "rekognition:DeleteFaces", "rekognition:DeleteUser",
                           "rekognition:IndexFaces", "rekognition:ListFaces",
                           "rekognition:SearchFacesByImage"]
+    records_actions = ["dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem",
+                       "dynamodb:Query", "dynamodb:UpdateItem"]   # append-only: no Delete, no Scan
     assert actions == sorted(["logs:CreateLogGroup", "logs:CreateLogStream",
                               "logs:PutLogEvents", "rekognition:CompareFaces",
-                              "textract:AnalyzeID", *collection_actions])
+                              "textract:AnalyzeID", *collection_actions, *records_actions])
+    records = [statement for policy in role["Policies"]
+               for statement in policy["PolicyDocument"]["Statement"]
+               if set(statement["Action"]) & set(records_actions)]
+    assert len(records) == 1 and records[0]["Resource"] == [
+        f"arn:aws:dynamodb:*:*:table/ips-records-{stage}",
+        f"arn:aws:dynamodb:*:*:table/ips-records-{stage}/index/*"]
+    table = template["Resources"]["RecordsTable"]
+    assert table["Properties"]["TableName"] == f"ips-records-{stage}"
+    assert table["DeletionPolicy"] == "Retain"
+    assert function["Environment"]["Variables"]["IPS_RECORDS_TABLE"] == f"ips-records-{stage}"
     # The collection actions are scoped to the stage's own collection only.
     scoped = [statement for policy in role["Policies"]
               for statement in policy["PolicyDocument"]["Statement"]
