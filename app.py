@@ -100,7 +100,7 @@ def search() -> Response:
 @app.route("/enrolments/{subject_id}", methods=["GET"], api_key_required=True)
 def enrolled_subject(subject_id: str) -> Response:
     def action(services: Services, request: flow.Request) -> tuple[int, object]:
-        info = enrolment.subject(services, subject_id, request.request_id)
+        info = enrolment.subject(services, subject_id, request)
         return 200, bodies.subject(info, request.request_id)
 
     return handler.handle(_request(), action)
@@ -109,7 +109,7 @@ def enrolled_subject(subject_id: str) -> Response:
 @app.route("/enrolments/{subject_id}", methods=["DELETE"], api_key_required=True)
 def erase_subject(subject_id: str) -> Response:
     def action(services: Services, request: flow.Request) -> tuple[int, object]:
-        enrolment.erase(services, subject_id, request.request_id)
+        enrolment.erase(services, subject_id, request)
         return 204, ""
 
     return handler.handle(_request(), action)

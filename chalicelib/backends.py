@@ -124,7 +124,11 @@ def enrolment_store(backend: str, options: StoreOptions) -> EnrolmentStore:
         from chalicelib.aws import clients
         from chalicelib.enrolment.rekognition import RekognitionStore
 
-        return RekognitionStore(options, client=clients.client("rekognition"))
+        return RekognitionStore(
+            options,
+            client=clients.client("rekognition"),
+            index_client=clients.client("rekognition-index"),
+        )
 
     def build() -> EnrolmentStore:
         try:
@@ -132,11 +136,21 @@ def enrolment_store(backend: str, options: StoreOptions) -> EnrolmentStore:
             from chalicelib.faces.local import engine
         except ImportError:
             raise errors.engine_unavailable() from None
+        from chalicelib.core import crypto
+
+        keys = crypto.local_keys(
+            {
+                "IPS_DATA_KEY": options.data_key,
+                "IPS_DATA_KEYS_OLD": options.data_keys_old,
+                "IPS_DATA_KEY_FILE": options.key_file,
+            }
+        )
         return SqliteStore(
             options.db_path,
             engine.MODEL_VERSION,
             engine.similarity_from_distance,
             engine.distance_from_similarity,
+            sealer=crypto.Sealer(keys),
         )
 
     return _local_stores.get(options, build)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chalicelib.tenants.base import DEFAULT_TENANT
+
 
 @dataclass(frozen=True)
 class Request:
     """A request as the HTTP layer hands it to a flow (no Chalice types).
-    The caller (tenant, key, scopes) joins it when tenants land (issue 17)."""
+    Every store call takes `tenant_id` first; until the HTTP handler
+    authenticates a Caller (issue 17), it is the "default" tenant."""
 
     body: bytes
     content_type: str | None
     request_id: str
+    tenant_id: str = DEFAULT_TENANT
