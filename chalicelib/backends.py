@@ -133,7 +133,7 @@ def enrolment_store(backend: str, options: StoreOptions) -> EnrolmentStore:
     def build() -> EnrolmentStore:
         try:
             from chalicelib.enrolment.sqlite import SqliteStore
-            from chalicelib.faces.local import engine
+            from chalicelib.faces.local import calibration
         except ImportError:
             raise errors.engine_unavailable() from None
         from chalicelib.core import crypto
@@ -147,9 +147,9 @@ def enrolment_store(backend: str, options: StoreOptions) -> EnrolmentStore:
         )
         return SqliteStore(
             options.db_path,
-            engine.MODEL_VERSION,
-            engine.similarity_from_distance,
-            engine.distance_from_similarity,
+            calibration.MODEL_VERSION,
+            calibration.similarity_from_distance,
+            calibration.distance_from_similarity,
             sealer=crypto.Sealer(keys),
         )
 
@@ -161,7 +161,7 @@ def preload(settings: Settings) -> int | None:
     the number of engine workers, or None when the stage has no models."""
     if settings.engine != "local":
         return None
-    from chalicelib.faces.local.engine import preload as load_models
+    from chalicelib.faces.local.runtime import preload as load_models
 
     return load_models()
 

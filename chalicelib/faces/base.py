@@ -45,9 +45,18 @@ class Comparison:
     document_face: Face
     selfie_face: Face
     faces_in_selfie: int
-    # Enrolment (chalicelib/enrolment/): the selfie face's descriptor when the
+    # Enrolment (chalicelib/enrolment/): the selfie face's embedding when the
     # engine computes one (offline engine), else None. Never logged or returned.
-    selfie_descriptor: tuple[float, ...] | None = field(default=None, repr=False, compare=False)
+    selfie_embedding: Embedding | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Embedding:
+    """A face as a vector, for the enrolment store: only comparable with
+    vectors of the same model_version. Biometric data: repr hidden."""
+
+    model_version: str
+    vector: tuple[float, ...] = field(repr=False)
 
 
 class FaceEngine(Protocol):
@@ -58,4 +67,10 @@ class FaceEngine(Protocol):
 
         Raises ApiError for no face (field-specific), multiple selfie faces
         (unless allow_multiple_faces), unusable faces, or engine failure."""
+        ...
+
+    def embed(self, selfie: Image) -> Embedding | None:
+        """The selfie face's embedding (POST /search), with the same detection
+        and quality rules as compare; None for an engine whose store keeps the
+        faces itself (Rekognition: its collection)."""
         ...

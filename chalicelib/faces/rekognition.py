@@ -56,6 +56,10 @@ class RekognitionEngine:
         )
         return response
 
+    def embed(self, selfie: Image) -> None:
+        """None: the stage's Rekognition collection searches the image itself."""
+        return None
+
     def compare(self, document: Image, selfie: Image) -> Comparison:
         try:
             try:

@@ -62,7 +62,8 @@ def enrol(services: Services, request: Request) -> EnrolmentResult:
     subject_id = parsed["subject_id"]
     enrolled, duplicates = False, list[Match]()
     if verification.decision.outcome is MATCH:
-        probe = Probe(verification.selfie, verification.comparison.selfie_descriptor)
+        embedding = verification.comparison.selfie_embedding
+        probe = Probe(verification.selfie, None if embedding is None else embedding.vector)
         outcome = services.store().enrol(
             request.tenant_id,
             subject_id,

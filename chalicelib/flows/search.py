@@ -30,10 +30,10 @@ def search(services: Services, request: Request) -> SearchResult:
     with admission.slot("search"):
         selfie = normalise(checked)
         engine = services.faces()
-        descriptor = None
-        describe = getattr(engine, "describe", None)
-        if describe is not None:  # the offline engine: the local store compares descriptors
-            _, descriptor = describe(selfie)
+        # The offline engine's vector (the local store compares them); None
+        # where the store searches the image itself (a Rekognition collection).
+        embedding = engine.embed(selfie)
+        descriptor = None if embedding is None else embedding.vector
         matches = services.store().search(
             request.tenant_id,
             Probe(selfie, descriptor),

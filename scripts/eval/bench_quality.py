@@ -172,12 +172,12 @@ def similarity(doc: Measured, selfie: Measured) -> float | None:
     """The pair's similarity as the engine decides it (second look included)."""
     import numpy as np
 
-    from chalicelib.faces.local import engine as local
+    from chalicelib.faces.local import calibration, fuse
     if doc.error or selfie.error:
         return None
     a, b = doc.face, selfie.face
     distance = float(np.linalg.norm(a.descriptor - b.descriptor))
-    return local.similarity_from_distance(local.second_look(distance, a, b))
+    return calibration.similarity_from_distance(fuse.second_look(distance, a, b))
 
 
 def run(faces_dir: Path, quick: bool, workers: int,
@@ -231,10 +231,11 @@ def run(faces_dir: Path, quick: bool, workers: int,
 def detector_table(faces_dir: Path, widths: Sequence[int] = CARD_FACE_WIDTHS) -> list[str]:
     """Card portraits found by YuNet (the engine) and by HOG alone (the engine
     before issue 8, upsampling included), by the portrait's face width."""
+    from chalicelib.faces.local import describe, detect, runtime
     from chalicelib.faces.local import engine as local
     pairs = ps.read_pairs(faces_dir / "pairs.csv")
     paths = sorted({p.a for p in pairs} | {p.b for p in pairs})
-    models = local._models()
+    models = runtime.models()
     photos = {p: ImageOps.exif_transpose(PILImage.open(p)).convert("RGB") for p in paths}
     boxes = {p: local.face_box(ps.prepared(p.read_bytes(), "dl")) for p in paths}
     lines = ["== card portraits found (the largest face on the card must be the portrait, "
@@ -246,9 +247,9 @@ def detector_table(faces_dir: Path, widths: Sequence[int] = CARD_FACE_WIDTHS) ->
         found = {"yunet": 0, "hog": 0}
         for path in paths:
             card = _card(photos[path], boxes[path], height)
-            img, _ = local.decode(fs.jpeg_bytes(card, CARD_JPEG_QUALITY))
+            img, _ = describe.decode(fs.jpeg_bytes(card, CARD_JPEG_QUALITY))
             for detector in found:
-                faces = local.select_faces(local.find_faces(models, img, "document", detector))
+                faces = detect.select_faces(detect.find_faces(models, img, "document", detector))
                 if faces and faces[0].right < 300:
                     found[detector] += 1
         lines.append(f"{width:>7} px {found['yunet']:>6} {found['hog']:>6}")
@@ -257,9 +258,9 @@ def detector_table(faces_dir: Path, widths: Sequence[int] = CARD_FACE_WIDTHS) ->
         found = {"yunet": 0, "hog": 0}
         for path in paths:
             turned = photos[path].rotate(angle, resample=PILImage.Resampling.BICUBIC, expand=True)
-            img, _ = local.decode(fs.jpeg_bytes(turned))
+            img, _ = describe.decode(fs.jpeg_bytes(turned))
             for detector in found:
-                if local.find_faces(models, img, "selfie", detector):
+                if detect.find_faces(models, img, "selfie", detector):
                     found[detector] += 1
         lines.append(f"{angle:>6} deg {found['yunet']:>6} {found['hog']:>6}")
     return lines
@@ -522,10 +523,10 @@ def report(results: Sequence[LevelResult], review_floor: float,
 
 def main(argv: Sequence[str] | None = None) -> int:
     from chalicelib.config.settings import EngineOptions
-    from chalicelib.faces.local import engine as local
+    from chalicelib.faces.local import calibration, describe
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--faces-dir", type=Path, default=ps.SHARED_PAIRS.parent)
-    parser.add_argument("--review-floor", type=float, default=round(local.REVIEW_FLOOR, 1))
+    parser.add_argument("--review-floor", type=float, default=round(calibration.REVIEW_FLOOR, 1))
     parser.add_argument("--quick", action="store_true", help="fewer levels")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--table", type=Path, default=ps.REPO / "artifacts" / "quality_sweep.txt")
@@ -552,7 +553,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.cache.parent.mkdir(parents=True, exist_ok=True)
         args.cache.write_bytes(pickle.dumps(results))
     before = GATES_OFF
-    after = Gates(local.DEFAULT_MIN_SHARPNESS, EngineOptions.min_face_px)
+    after = Gates(describe.DEFAULT_MIN_SHARPNESS, EngineOptions.min_face_px)
     lines = report(results, args.review_floor, before, after)
     lines.append(f"plot: {plot(results, after, args.review_floor, args.plot)}")
     args.table.parent.mkdir(parents=True, exist_ok=True)

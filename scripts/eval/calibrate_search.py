@@ -50,7 +50,7 @@ def describe_all(rows: list[tuple[Path, str]]) -> tuple[dict[Path, tuple[float, 
     descriptors, rejected = {}, defaultdict(int)
     for path, _ in rows:
         try:
-            _, descriptor = engine.describe(prepare(path.read_bytes(), "selfie"))
+            descriptor = engine.embed(prepare(path.read_bytes(), "selfie")).vector
         except ApiError as exc:
             rejected[str(exc.code)] += 1
             continue
@@ -87,13 +87,15 @@ def main(argv: list[str] | None = None) -> int:
           f"submitted {len(submissions)} under new subject ids")
 
     from chalicelib.enrolment.sqlite import SqliteStore
+    from chalicelib.faces.local import calibration
     from chalicelib.faces.local import engine as engine
 
     with tempfile.TemporaryDirectory(prefix="ips-calibrate-") as tmp:
         from chalicelib.core.crypto import Sealer, StaticKeys, new_key_text, parse_key
 
-        store = SqliteStore(str(Path(tmp) / "gallery.sqlite3"), engine.MODEL_VERSION,
-                            engine.similarity_from_distance, engine.distance_from_similarity,
+        store = SqliteStore(str(Path(tmp) / "gallery.sqlite3"), calibration.MODEL_VERSION,
+                            calibration.similarity_from_distance,
+                            calibration.distance_from_similarity,
                             sealer=Sealer(StaticKeys(parse_key(new_key_text()))))
         subject = {identity: re.sub(r"[^A-Za-z0-9_.-]", "-", identity) for identity in enrolled}
         for identity, path in enrolled.items():

@@ -41,15 +41,16 @@ class Photo:
     sface: np.ndarray
 
 
-def describe(path: Path) -> Photo:
+def photo_of(path: Path) -> Photo:
     from chalicelib.config.settings import EngineOptions
+    from chalicelib.faces.local import describe, detect, fuse, runtime
     from chalicelib.faces.local import engine as local
 
     image = ps.prepared(path.read_bytes(), "dl")
     face = local.analyse(image, "document", EngineOptions(min_face_px=0, min_sharpness=0.0))
     face0 = face.faces[0]
-    img, _ = local.decode(image.data)
-    det = local.select_faces(local.find_faces(local._models(), img, "document"))[0]
+    img, _ = describe.decode(image.data)
+    det = detect.select_faces(detect.find_faces(runtime.models(), img, "document"))[0]
     assert det.landmarks is not None and face0.sface_crop is not None
     x = det.landmarks[0::2]
     y = det.landmarks[1::2]
@@ -57,11 +58,11 @@ def describe(path: Path) -> Photo:
     yaw = (x[2] - (x[0] + x[1]) / 2) / eye_dist
     roll = math.degrees(math.atan2(y[1] - y[0], x[1] - x[0]))
     return Photo(face0.size_px, face0.sharpness, yaw, roll, face0.descriptor,
-                 local._sface_feature(face0.sface_crop))
+                 fuse.sface_feature(face0.sface_crop))
 
 
 def main(argv: list[str] | None = None) -> int:
-    from chalicelib.faces.local import engine as local
+    from chalicelib.faces.local import calibration, fuse
 
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--pairs", type=Path, default=ps.SHARED_PAIRS)
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     pairs = ps.read_pairs(args.pairs)
     paths = sorted({p.a for p in pairs} | {p.b for p in pairs})
-    photos = {p: describe(p) for p in paths}
+    photos = {p: photo_of(p) for p in paths}
     rows = []
     for pair in pairs:
         a, b = photos[pair.a], photos[pair.b]
@@ -86,24 +87,24 @@ def main(argv: list[str] | None = None) -> int:
     mz, sz = statistics.fmean(z), statistics.pstdev(z)
     print(f"fusion constants from {len(imp_d)} impostor pairs: DLIB_IMPOSTOR_MEAN = {md:.4f}, "
           f"DLIB_IMPOSTOR_STD = {sd:.4f}, SFACE_IMPOSTOR_MEAN = {mc:.4f}, "
-          f"SFACE_IMPOSTOR_STD = {sc:.4f} (engine: {local.DLIB_IMPOSTOR_MEAN}, "
-          f"{local.DLIB_IMPOSTOR_STD}, {local.SFACE_IMPOSTOR_MEAN}, {local.SFACE_IMPOSTOR_STD}); "
+          f"SFACE_IMPOSTOR_STD = {sc:.4f} (engine: {fuse.DLIB_IMPOSTOR_MEAN}, "
+          f"{fuse.DLIB_IMPOSTOR_STD}, {fuse.SFACE_IMPOSTOR_MEAN}, {fuse.SFACE_IMPOSTOR_STD}); "
           f"averaged standard scores of the impostors: mean {mz:.3f}, spread {sz:.3f}")
 
     def engine_distance(d: float, c: float) -> float:
-        if local.SECOND_LOOK_FROM < d <= local.SECOND_LOOK_TO:
-            return local.fused_distance(d, c)
+        if fuse.SECOND_LOOK_FROM < d <= fuse.SECOND_LOOK_TO:
+            return fuse.fused_distance(d, c)
         return d
 
     def fused_everywhere(d: float, c: float) -> float:
-        return local.fused_distance(d, c)
+        return fuse.fused_distance(d, c)
 
-    floor = local.REVIEW_FLOOR
+    floor = calibration.REVIEW_FLOOR
     for name, fn in (("dlib alone", lambda d, c: d), ("engine (fusion in the band)",
                                                         engine_distance),
                      ("fusion on every pair", fused_everywhere)):
-        gen = [local.similarity_from_distance(fn(d, c)) for p, d, c in rows if p.same]
-        imp = [local.similarity_from_distance(fn(d, c)) for p, d, c in rows if not p.same]
+        gen = [calibration.similarity_from_distance(fn(d, c)) for p, d, c in rows if p.same]
+        imp = [calibration.similarity_from_distance(fn(d, c)) for p, d, c in rows if not p.same]
         print(f"{name:28}: false non-matches {sum(s < args.threshold for s in gen)}/{len(gen)}, "
               f"genuine under the review floor {sum(s < floor for s in gen)}, "
               f"false matches {sum(s >= args.threshold for s in imp)}/{len(imp)}, "
@@ -115,12 +116,13 @@ def main(argv: list[str] | None = None) -> int:
     base = args.pairs.resolve().parent
     genuine = sorted((r for r in rows if r[0].same), key=lambda r: r[1], reverse=True)
     for pair, d, c in genuine:
-        first = local.similarity_from_distance(d)
+        first = calibration.similarity_from_distance(d)
         if first >= args.threshold + 3:
             continue
         a, b = photos[pair.a], photos[pair.b]
         print(f"{pair.a.relative_to(base)!s:44} {pair.b.relative_to(base)!s:50} "
-              f"{first:5.1f} {c:5.2f} {local.similarity_from_distance(engine_distance(d, c)):5.1f}"
+              f"{first:5.1f} {c:5.2f} "
+              f"{calibration.similarity_from_distance(engine_distance(d, c)):5.1f}"
               f"  {a.size_px:4.0f}/{b.size_px:<4.0f} {a.sharpness:4.2f}/{b.sharpness:<4.2f} "
               f"{a.yaw:+.2f}/{b.yaw:+.2f} {a.roll:+4.0f}/{b.roll:+4.0f}")
     return 0

@@ -161,7 +161,7 @@ def threshold_for_fmr(impostor: Sequence[float | None], target_fmr: float) -> fl
 
 
 def tradeoff_table(genuine, impostor, thresholds: Iterable[float]) -> str:
-    from chalicelib.faces.local.engine import distance_from_similarity
+    from chalicelib.faces.local.calibration import distance_from_similarity
     lines = [f"{'threshold':>9} {'distance':>8} {'FMR':>8} {'false matches':>14} "
              f"{'FNMR':>7} {'false non-matches':>18}"]
     for t in thresholds:

@@ -90,6 +90,7 @@ def run_local(pairs, images: dict, synthetic: dict, quiet: bool) -> dict:
     """Both pipelines in one process: their synthetic timings take turns."""
     from chalicelib.config.settings import EngineOptions
     from chalicelib.faces.local import engine as local
+    from chalicelib.faces.local import runtime
     engines = {"after": local.LocalEngine(EngineOptions()),
                "before": local.LocalEngine(EngineOptions(), local.BEFORE_ISSUE_8)}
     card = ps.prepared(synthetic["card"], "dl")
@@ -114,7 +115,7 @@ def run_local(pairs, images: dict, synthetic: dict, quiet: bool) -> dict:
                      "synthetic": {case: t[name] for case, t in timing.items()}}
     for result in out.values():
         result["peak_mb"] = _peak_mb()
-        result["model_loads"] = len(local.model_loads())
+        result["model_loads"] = len(runtime.model_loads())
     return out
 
 
@@ -146,7 +147,7 @@ class Naive:
     def compare(self, a: bytes, b: bytes):
         import numpy as np
 
-        from chalicelib.faces.local.engine import similarity_from_distance
+        from chalicelib.faces.local.calibration import similarity_from_distance
         da, db = self.describe(a), self.describe(b)
         if da is None or db is None:
             return None
@@ -175,7 +176,7 @@ def run_naive(pairs, images: dict, synthetic: dict, quiet: bool) -> dict:
             _progress("naive images")(i + 1, len(paths))
     import numpy as np
 
-    from chalicelib.faces.local.engine import similarity_from_distance
+    from chalicelib.faces.local.calibration import similarity_from_distance
     outcomes = []
     for pair in pairs:
         (da, ta), (db, tb) = described[pair.a], described[pair.b]
@@ -273,13 +274,13 @@ def side_by_side(both: dict, threshold: float, review_floor: float) -> list:
 
 
 def main(argv=None) -> int:
-    from chalicelib.faces.local import engine as local_engine
+    from chalicelib.faces.local import calibration
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=Path, default=ps.SHARED_PAIRS)
     parser.add_argument("--limit", type=int, default=0, help="first N pairs only")
     parser.add_argument("--threshold", type=float, default=ps.DEFAULT_THRESHOLD)
     parser.add_argument("--review-floor", type=float,
-                        default=round(local_engine.REVIEW_FLOOR, 1))
+                        default=round(calibration.REVIEW_FLOOR, 1))
     parser.add_argument("--faces-dir", type=Path, default=ps.SHARED_PAIRS.parent,
                         help="folder with face_recognition/obama*.jpg for the synthetic cases")
     parser.add_argument("--plot", type=Path, default=ps.REPO / "artifacts" / "bench.png")

@@ -65,10 +65,11 @@ def build(path: Path, size: int, seed: int) -> None:
     """The store's schema (created by the store itself), then bulk rows."""
     from chalicelib.enrolment.sqlite import SqliteStore
     from chalicelib.enrolment.sqlite_schema import aad
+    from chalicelib.faces.local import calibration
     from chalicelib.faces.local import engine as engine
 
-    SqliteStore(str(path), MODEL, engine.similarity_from_distance,
-                engine.distance_from_similarity, sealer=SEALER)
+    SqliteStore(str(path), MODEL, calibration.similarity_from_distance,
+                calibration.distance_from_similarity, sealer=SEALER)
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA synchronous = OFF")  # a bulk load, not the service's writes
     conn.execute("BEGIN")
@@ -121,12 +122,13 @@ def measure(path: Path, size: int, seed: int, queries: int, enrolments: int,
     """Runs in a fresh process: what the service pays at start-up and per call."""
     from chalicelib.enrolment.base import Probe
     from chalicelib.enrolment.sqlite import SqliteStore
+    from chalicelib.faces.local import calibration
     from chalicelib.faces.local import engine as engine
 
     rss_before, _ = _rss_mb()
     start, cpu = time.perf_counter(), time.process_time()
-    store = SqliteStore(str(path), MODEL, engine.similarity_from_distance,
-                        engine.distance_from_similarity, sealer=SEALER)
+    store = SqliteStore(str(path), MODEL, calibration.similarity_from_distance,
+                        calibration.distance_from_similarity, sealer=SEALER)
     load_s, load_cpu_s = time.perf_counter() - start, time.process_time() - cpu
     rss_loaded, _ = _rss_mb()
     assert len(store) == size

@@ -13,6 +13,7 @@ from PIL import Image as PILImage
 from chalicelib.config.settings import EngineOptions
 from chalicelib.core.errors import ApiError
 from chalicelib.faces.base import Comparison
+from chalicelib.faces.local import calibration, describe, detect, fuse, runtime
 from chalicelib.faces.local import engine as le
 from tests.support import face_images as fi
 from tests.support.face_images import as_document, as_selfie, fs, needs_shared_faces, shared
@@ -43,52 +44,52 @@ def box(face):
 
 def test_similarity_mapping_is_monotone_and_anchored():
     distances = [i / 100 for i in range(0, 201)]
-    sims = [le.similarity_from_distance(d) for d in distances]
+    sims = [calibration.similarity_from_distance(d) for d in distances]
     assert all(a > b for a, b in itertools.pairwise(sims))
     assert all(0.0 <= s <= 100.0 for s in sims)
-    assert le.similarity_from_distance(le.DISTANCE_AT_80) == pytest.approx(80.0)
-    assert le.similarity_from_distance(0.60) == pytest.approx(50.0)
-    assert le.similarity_from_distance(1e6) == 0.0
+    assert calibration.similarity_from_distance(calibration.DISTANCE_AT_80) == pytest.approx(80.0)
+    assert calibration.similarity_from_distance(0.60) == pytest.approx(50.0)
+    assert calibration.similarity_from_distance(1e6) == 0.0
     for s in (1, 30, 63.5, 80, 99):
-        assert le.similarity_from_distance(le.distance_from_similarity(s)) == pytest.approx(s)
+        assert calibration.similarity_from_distance(calibration.distance_from_similarity(s)) == pytest.approx(s)
 
 
 def test_operating_point_is_stricter_than_dlib_default():
-    assert le.distance_from_similarity(THRESHOLD) < 0.6
+    assert calibration.distance_from_similarity(THRESHOLD) < 0.6
     # the review band sits just above the threshold's distance
-    assert le.distance_from_similarity(le.REVIEW_FLOOR) == pytest.approx(le.REVIEW_DISTANCE)
-    assert le.REVIEW_FLOOR < THRESHOLD
+    assert calibration.distance_from_similarity(calibration.REVIEW_FLOOR) == pytest.approx(calibration.REVIEW_DISTANCE)
+    assert calibration.REVIEW_FLOOR < THRESHOLD
 
 
 def test_confidence_from_hog_score():
-    assert le.confidence_from_hog_score(0.0) == pytest.approx(50.0)
-    assert le.confidence_from_hog_score(2.0) > 99.0
-    assert le.confidence_from_hog_score(-100) >= 0.0
-    assert le.confidence_from_hog_score(100) <= 100.0
-    assert le.confidence_from_hog_score(0.5) < le.confidence_from_hog_score(1.0)
+    assert detect.confidence_from_hog_score(0.0) == pytest.approx(50.0)
+    assert detect.confidence_from_hog_score(2.0) > 99.0
+    assert detect.confidence_from_hog_score(-100) >= 0.0
+    assert detect.confidence_from_hog_score(100) <= 100.0
+    assert detect.confidence_from_hog_score(0.5) < detect.confidence_from_hog_score(1.0)
 
 
 # --- multi-face rule ----------------------------------------------------------
 
 def _det(width, confidence=95.0, left=0.0):
-    return le.Detection(left, 0.0, left + width, width, confidence,
-                        confidence >= 100 * le.YUNET_SURE_SCORE)
+    return detect.Detection(left, 0.0, left + width, width, confidence,
+                        confidence >= 100 * detect.YUNET_SURE_SCORE)
 
 
 def test_select_faces_counts_only_comparable_strong_faces():
     big, printed, card_portrait = _det(300), _det(110, left=400), _det(60, left=600)
-    faces = le.select_faces([card_portrait, printed, big])
+    faces = detect.select_faces([card_portrait, printed, big])
     assert faces[0] is big                          # largest first: it is compared
     assert printed in faces                         # a held-up photo (0.37x) counts
     assert card_portrait not in faces               # an ID card's portrait (0.2x) does not
-    assert le.select_faces([big, _det(95, left=400)]) == [big]     # under 1/3
+    assert detect.select_faces([big, _det(95, left=400)]) == [big]     # under 1/3
 
 
 def test_select_faces_ignores_weak_spurious_detections():
     face, spurious = _det(88, confidence=93), _det(105, confidence=60, left=300)
-    assert le.select_faces([spurious, face]) == [face]
+    assert detect.select_faces([spurious, face]) == [face]
     # but a lone weak detection is still a face (a faded document portrait)
-    assert le.select_faces([spurious]) == [spurious]
+    assert detect.select_faces([spurious]) == [spurious]
 
 
 # --- astronaut: always available ----------------------------------------------
@@ -135,7 +136,7 @@ def test_exif_orientation_is_applied(orientation):
 
 def test_large_jpeg_is_decoded_reduced_and_boxes_still_ratios():
     big = fs.jpeg_bytes(fs.large_selfie(fi.astronaut().resize((1024, 1024)), (4000, 3000)))
-    img, factor = le.decode(big)
+    img, factor = describe.decode(big)
     assert factor == 2 and img.size == (2000, 1500)
     result = compare(astronaut_doc(), as_selfie(big))
     assert 0.0 <= result.selfie_face.left < result.selfie_face.left + result.selfie_face.width <= 1.0
@@ -156,10 +157,10 @@ def test_id_card_portrait_found_not_its_ghost(portrait_height):
 @pytest.mark.parametrize("portrait_height", [110, 120])
 def test_detector_finds_the_small_card_faces_hog_misses(portrait_height):
     # a 110-120 px portrait: the face box is ~42-45 px, under HOG's 80 px window
-    img, _ = le.decode(fi.astronaut_card(portrait_height))
-    models = le._models()
-    assert le._hog_pass(models, img, 1.0) == []               # HOG: not at native size
-    found = le.select_faces(le._yunet_faces(models, img, "document"))
+    img, _ = describe.decode(fi.astronaut_card(portrait_height))
+    models = runtime.models()
+    assert detect.hog_pass(models, img, 1.0) == []               # HOG: not at native size
+    found = detect.select_faces(detect.yunet_faces(models, img, "document"))
     assert len(found) == 1 and found[0].sure                  # YuNet: at once, not the ghost
     assert found[0].left < 0.25 * img.width
     result = compare(as_document(fi.astronaut_card(portrait_height)), as_selfie(fi.astronaut()))
@@ -170,10 +171,10 @@ def test_detector_finds_the_small_card_faces_hog_misses(portrait_height):
 def test_yunet_box_is_shaped_like_hogs():
     # dlib's landmark model was trained on HOG's boxes: the YuNet box handed
     # to it must sit where HOG's does (same face, within a tenth of its width)
-    img, _ = le.decode(fs.jpeg_bytes(fi.astronaut()))
-    models = le._models()
-    hog = le.select_faces(le._hog_pass(models, img, 1.0))[0]
-    yunet = le.select_faces(le._yunet_faces(models, img, "selfie"))[0]
+    img, _ = describe.decode(fs.jpeg_bytes(fi.astronaut()))
+    models = runtime.models()
+    hog = detect.select_faces(detect.hog_pass(models, img, 1.0))[0]
+    yunet = detect.select_faces(detect.yunet_faces(models, img, "selfie"))[0]
     for a, b in ((hog.left, yunet.left), (hog.top, yunet.top), (hog.right, yunet.right),
                  (hog.bottom, yunet.bottom)):
         assert abs(a - b) < 0.1 * hog.width
@@ -274,13 +275,13 @@ def test_sharpness_ignores_contrast_but_not_blur():
     faded = (chip.astype(float) * 0.3 + 150).astype(np.uint8)
     soft = np.asarray(PILImage.fromarray(chip).filter(
         __import__("PIL.ImageFilter", fromlist=["x"]).GaussianBlur(3)))
-    sharp = le.sharpness(chip)
-    assert le.sharpness(faded) == pytest.approx(sharp, rel=0.15)
-    assert le.sharpness(soft) < sharp / 3
+    sharp = describe.sharpness(chip)
+    assert describe.sharpness(faded) == pytest.approx(sharp, rel=0.15)
+    assert describe.sharpness(soft) < sharp / 3
     # motion blur (one direction only) counts as much as blur in all directions
     moved = np.asarray(fs.motion_blur(PILImage.fromarray(chip), 9))
-    assert le.sharpness(moved) < sharp / 3
-    assert sharp > le.DEFAULT_MIN_SHARPNESS
+    assert describe.sharpness(moved) < sharp / 3
+    assert sharp > describe.DEFAULT_MIN_SHARPNESS
 
 
 # --- process and threads ------------------------------------------------------
@@ -344,10 +345,10 @@ def test_concurrent_verifications_give_the_serial_results():
     assert concurrent == serial * 4
     # the request threads (6 here) never load models: only pool workers do,
     # once each, whatever the pool size (IPS_LOCAL_WORKERS or the CPU count)
-    loads = le.model_loads()
+    loads = runtime.model_loads()
     request_threads = {name for name in loads if name.startswith("ThreadPoolExecutor")}
     assert request_threads == set()
-    _assert_models_per_worker(loads, le.workers())
+    _assert_models_per_worker(loads, runtime.workers())
 
 
 def test_concurrency_holds_for_a_large_pool():
@@ -357,19 +358,24 @@ def test_concurrency_holds_for_a_large_pool():
 import json
 from concurrent.futures import ThreadPoolExecutor
 from chalicelib.faces.local import engine as local
+from chalicelib.faces.local import calibration
+from chalicelib.faces.local import describe
+from chalicelib.faces.local import detect
+from chalicelib.faces.local import fuse
+from chalicelib.faces.local import runtime
 from chalicelib.config.settings import EngineOptions
 from tests.support import face_images as fi
 engine = local.LocalEngine(EngineOptions())
-preloaded = local.preload()
-after_preload = local.model_loads()
+preloaded = runtime.preload()
+after_preload = runtime.model_loads()
 doc = fi.as_document(fi.astronaut_card(200))
 selfies = [fi.as_selfie(fi.astronaut()), fi.as_selfie(fi.astronaut().rotate(8))]
 serial = [engine.compare(doc, s).similarity for s in selfies]
 with ThreadPoolExecutor(max_workers=12) as pool:
     concurrent = list(pool.map(lambda s: engine.compare(doc, s).similarity, selfies * 6))
-print(json.dumps({"same": concurrent == serial * 6, "loads": local.model_loads(),
+print(json.dumps({"same": concurrent == serial * 6, "loads": runtime.model_loads(),
                   "after_preload": after_preload, "preloaded": preloaded,
-                  "workers": local.workers()}))
+                  "workers": runtime.workers()}))
 """
     out = run_python(code, IPS_LOCAL_WORKERS="8").strip().splitlines()[-1]
     result = json.loads(out)
@@ -398,7 +404,7 @@ def test_different_people_do_not_match_nor_need_review():
                  ("deepface/img1.jpg", "deepface/img3.jpg"),
                  ("face_recognition/knn_train_rose_leslie_img1.jpg",
                   "face_recognition/knn_train_kit_harington_john1.jpeg")]:
-        assert compare(shared(a, "dl"), shared(b, "selfie")).similarity < le.REVIEW_FLOOR, (a, b)
+        assert compare(shared(a, "dl"), shared(b, "selfie")).similarity < calibration.REVIEW_FLOOR, (a, b)
 
 
 @needs_shared_faces
@@ -434,7 +440,7 @@ def test_webp_renamed_and_rgba_png_decode():
 def test_shared_card_and_sizes_of_one_photo():
     # the same photo at 240p..1080p all match a card made from another photo
     source = PILImage.open(fi.SHARED_FACES / "face_recognition" / "obama.jpg").convert("RGB")
-    det = le.find_faces(le._models(), source, "document")[0]
+    det = detect.find_faces(runtime.models(), source, "document")[0]
     portrait = fs.portrait_crop(source, (det.left, det.top, det.right, det.bottom))
     card = as_document(fs.jpeg_bytes(fs.id_card(portrait), 85))
     for size in ("240p", "480p", "720p", "1080p"):
@@ -446,23 +452,23 @@ def test_shared_card_and_sizes_of_one_photo():
 
 def test_fused_distance_moves_with_both_opinions():
     d = 0.55
-    agree = le.fused_distance(d, 0.70)      # SFace: clearly the same person
-    doubt = le.fused_distance(d, 0.15)      # SFace: an ordinary stranger
+    agree = fuse.fused_distance(d, 0.70)      # SFace: clearly the same person
+    doubt = fuse.fused_distance(d, 0.15)      # SFace: an ordinary stranger
     assert agree < d < doubt
     # each score counts for half: SFace at its impostor mean pulls the
     # distance half way to dlib's impostor mean
-    half = le.fused_distance(d, le.SFACE_IMPOSTOR_MEAN)
-    assert half == pytest.approx((d + le.DLIB_IMPOSTOR_MEAN) / 2)
+    half = fuse.fused_distance(d, fuse.SFACE_IMPOSTOR_MEAN)
+    assert half == pytest.approx((d + fuse.DLIB_IMPOSTOR_MEAN) / 2)
 
 
 def test_second_look_only_in_the_band():
-    face = le.FaceResult(face=None, size_px=100.0, sharpness=0.3,
+    face = describe.FaceResult(face=None, size_px=100.0, sharpness=0.3,
                          descriptor=None, sface_crop=None)
     # outside the band nothing else is computed (no crop is even looked at)
-    for d in (0.30, le.SECOND_LOOK_FROM, le.SECOND_LOOK_TO + 0.01, 0.9):
-        assert le.second_look(d, face, face) == d
+    for d in (0.30, fuse.SECOND_LOOK_FROM, fuse.SECOND_LOOK_TO + 0.01, 0.9):
+        assert fuse.second_look(d, face, face) == d
     # a HOG-found face has no landmarks for SFace: the first distance stands
-    assert le.second_look(0.55, face, face) == 0.55
+    assert fuse.second_look(0.55, face, face) == 0.55
 
 
 @needs_shared_faces
@@ -473,7 +479,7 @@ def test_second_opinion_lifts_hard_genuine_pairs(a, b):
     # same person, first score in the review band; SFace agrees -> a match
     doc, selfie = shared(a, "dl"), shared(b, "selfie")
     first = le.LocalEngine(EngineOptions(), le.Pipeline(second_look=False)).compare(doc, selfie)
-    assert le.REVIEW_FLOOR <= first.similarity < THRESHOLD
+    assert calibration.REVIEW_FLOOR <= first.similarity < THRESHOLD
     assert compare(doc, selfie).similarity >= THRESHOLD
 
 
@@ -484,7 +490,7 @@ def test_closest_impostors_stay_far_from_the_band():
     for a, b in [("deepface/img1.jpg", "deepface/img3.jpg"),
                  ("face_recognition/obama.jpg", "face_recognition/biden.jpg")]:
         result = compare(shared(a, "dl"), shared(b, "selfie"))
-        assert result.similarity < le.similarity_from_distance(le.SECOND_LOOK_TO)
+        assert result.similarity < calibration.similarity_from_distance(fuse.SECOND_LOOK_TO)
 
 
 # --- scoring helpers of the bench and calibration scripts ----------------------

@@ -19,10 +19,10 @@ from chalicelib.core.crypto import Sealer, StaticKeys
 from chalicelib.core.errors import ApiError
 from chalicelib.enrolment.base import Probe
 from chalicelib.enrolment.sqlite import SqliteStore
-from chalicelib.faces.local import engine as local_engine
+from chalicelib.faces.local import calibration
 
 ROOT = Path(__file__).resolve().parents[2]
-MODEL = local_engine.MODEL_VERSION
+MODEL = calibration.MODEL_VERSION
 THRESHOLD = 60.0  # similarity; distance 0.571 on the engine mapping
 LIMIT = 5
 
@@ -33,8 +33,8 @@ SEALER = Sealer(StaticKeys(KEY))
 
 
 def open_store(path, model_version=MODEL, sealer=SEALER, **kwargs) -> SqliteStore:
-    return SqliteStore(str(path), model_version, local_engine.similarity_from_distance,
-                       local_engine.distance_from_similarity, clock=lambda: 1_767_225_600.0,
+    return SqliteStore(str(path), model_version, calibration.similarity_from_distance,
+                       calibration.distance_from_similarity, clock=lambda: 1_767_225_600.0,
                        sealer=sealer, **kwargs)
 
 
@@ -88,7 +88,7 @@ def test_enrol_then_search_finds_the_same_face_only(db):
     assert store.enrol(T, "bob", probe(bob), THRESHOLD, LIMIT).enrolled
     matches = store.search(T, probe(near(alice, 10, 0.3)), THRESHOLD, LIMIT)
     assert [m.subject_id for m in matches] == ["alice"]
-    expected = local_engine.similarity_from_distance(0.3)   # /ips's own mapping
+    expected = calibration.similarity_from_distance(0.3)   # /ips's own mapping
     assert matches[0].similarity == pytest.approx(expected, abs=1e-3)
     assert store.search(T, probe(vector(3)), THRESHOLD, LIMIT) == []
     assert store.search(T, probe(near(alice, 11, 0.7)), THRESHOLD, LIMIT) == []  # past threshold
@@ -302,11 +302,12 @@ import sys
 import numpy as np
 from chalicelib.core.crypto import Sealer, StaticKeys
 from chalicelib.faces.local import engine as local_engine
+from chalicelib.faces.local import calibration
 from chalicelib.enrolment.base import Probe
 from chalicelib.core.crypto import Sealer, StaticKeys
 from chalicelib.enrolment.sqlite import SqliteStore
-store = SqliteStore(sys.argv[1], local_engine.MODEL_VERSION, local_engine.similarity_from_distance,
-                    local_engine.distance_from_similarity, sealer=Sealer(StaticKeys(bytes(range(32)))))
+store = SqliteStore(sys.argv[1], calibration.MODEL_VERSION, calibration.similarity_from_distance,
+                    calibration.distance_from_similarity, sealer=Sealer(StaticKeys(bytes(range(32)))))
 for i in range(100_000):
     v = np.random.default_rng(i).standard_normal(128)
     v /= np.linalg.norm(v)
