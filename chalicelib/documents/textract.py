@@ -14,17 +14,12 @@ from datetime import date
 from typing import Any
 
 from chalicelib.core.logs import log_event
+from chalicelib.core.timing import ms
 from chalicelib.documents.base import FAILED, THROTTLED, TIMEOUT, DocumentFields, DocumentRead
 from chalicelib.documents.fields import from_mrz, us_date
 from chalicelib.documents.mrz import read_mrz
 from chalicelib.imaging.image import Image
 
-_THROTTLING = {
-    "ThrottlingException",
-    "ProvisionedThroughputExceededException",
-    "LimitExceededException",
-    "TooManyRequestsException",
-}
 _TYPES = {
     "DRIVER LICENSE FRONT": "driving_licence",
     "DRIVER LICENSE": "driving_licence",
@@ -43,41 +38,34 @@ class TextractReader:
         self.client = client
 
     def read(self, image: Image, today: date) -> DocumentRead:
-        from botocore.exceptions import (
-            BotoCoreError,
-            ClientError,
-            ConnectTimeoutError,
-            ReadTimeoutError,
-        )
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from chalicelib.aws.faults import TIMEOUTS, error_code, throttled
 
         start = time.perf_counter()
         try:
             response = self.client.analyze_id(DocumentPages=[{"Bytes": image.data}])
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            reason = THROTTLED if code in _THROTTLING else FAILED
+            code = error_code(exc)
+            reason = THROTTLED if throttled(exc) else FAILED
             log_event(
                 "document_reader_error",
                 reader=self.name,
                 error=code or "ClientError",
-                ms=_ms(start),
+                ms=ms(start),
             )
             return DocumentRead.unread(reason)
-        except (ConnectTimeoutError, ReadTimeoutError):
-            log_event("document_reader_error", reader=self.name, error="Timeout", ms=_ms(start))
+        except TIMEOUTS:
+            log_event("document_reader_error", reader=self.name, error="Timeout", ms=ms(start))
             return DocumentRead.unread(TIMEOUT)
         except BotoCoreError as exc:
             log_event(
-                "document_reader_error", reader=self.name, error=type(exc).__name__, ms=_ms(start)
+                "document_reader_error", reader=self.name, error=type(exc).__name__, ms=ms(start)
             )
             return DocumentRead.unread(FAILED)
         result = from_analyze_id(response, today)
-        log_event("document_textract", read=result.read, source=result.source, ms=_ms(start))
+        log_event("document_textract", read=result.read, source=result.source, ms=ms(start))
         return result
-
-
-def _ms(start: float) -> float:
-    return round((time.perf_counter() - start) * 1000, 1)
 
 
 def _iso(detection: dict[str, Any]) -> date | None:

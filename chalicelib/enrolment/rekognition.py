@@ -59,6 +59,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.aws.faults import error_code, throttled
 from chalicelib.config.settings import StoreOptions
 from chalicelib.core import errors
 from chalicelib.core.logs import log_event
@@ -81,21 +82,12 @@ DELETE_ATTEMPTS = 3
 # An unassociated face younger than this may be an enrolment in flight
 # (the Lambda timeout is 28 s): reconcile leaves it alone.
 ORPHAN_GRACE_S = 15 * 60
-_THROTTLED = {
-    "ThrottlingException",
-    "ProvisionedThroughputExceededException",
-    "LimitExceededException",
-    "TooManyRequestsException",
-    "ConflictException",  # the user is being changed by another call
-}
+# Retried later like throttling: the user is being changed by another call.
+_BUSY_TOO = frozenset({"ConflictException"})
 
 
 def collection_for(prefix: str, tenant_id: str) -> str:
     return f"{prefix}-{tenant_id}"
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def _subject_of(face: dict[str, Any]) -> str:
@@ -242,7 +234,7 @@ class RekognitionStore:
                 QualityFilter=self.options.quality_filter,
             )
         except ClientError as exc:
-            if _code(exc) == "InvalidParameterException":  # no face in the image
+            if error_code(exc) == "InvalidParameterException":  # no face in the image
                 raise errors.no_face("selfie") from None
             raise
         return [
@@ -290,7 +282,7 @@ class RekognitionStore:
                 CollectionId=collection, UserId=subject_id, ClientRequestToken=_token()
             )
         except ClientError as exc:
-            if _code(exc) != "ConflictException":  # the subject exists: add a face
+            if error_code(exc) != "ConflictException":  # the subject exists: add a face
                 raise
         response = self.client.associate_faces(
             CollectionId=collection,
@@ -316,7 +308,7 @@ class RekognitionStore:
                 CollectionId=collection, UserId=user_id, ClientRequestToken=_token()
             )
         except ClientError as exc:
-            if _code(exc) == "ResourceNotFoundException":
+            if error_code(exc) == "ResourceNotFoundException":
                 return False
             raise
         return True
@@ -387,9 +379,9 @@ def _translated(operation: str) -> Iterator[None]:
     try:
         yield
     except ClientError as exc:
-        code = _code(exc)
+        code = error_code(exc)
         log_event("store_error", store="rekognition", operation=operation, error=code)
-        if code in _THROTTLED:
+        if throttled(exc, _BUSY_TOO):
             raise errors.store_busy() from None
         raise errors.store_unavailable() from None
     except BotoCoreError as exc:

@@ -8,19 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
+from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.aws.faults import TIMEOUTS, error_code, throttled
 from chalicelib.config.settings import EngineOptions
 from chalicelib.core import errors
 from chalicelib.faces.base import Comparison, Face
 from chalicelib.imaging.image import Image
-
-_THROTTLED = {
-    "ThrottlingException",
-    "ProvisionedThroughputExceededException",
-    "LimitExceededException",
-    "TooManyRequestsException",
-}
 
 
 def _face(detail: dict[str, Any]) -> Face:
@@ -65,12 +59,12 @@ class RekognitionEngine:
             try:
                 response = self._compare_faces(document, selfie)
             except ClientError as exc:
-                if _code(exc) != "InvalidParameterException":
+                if error_code(exc) != "InvalidParameterException":
                     raise
                 raise errors.no_face(self._faceless_field(document)) from None
         except ClientError as exc:
             raise _translate(exc) from None
-        except (ConnectTimeoutError, ReadTimeoutError):
+        except TIMEOUTS:
             raise errors.engine_timeout() from None
         except BotoCoreError:
             raise errors.engine_failed() from None
@@ -84,7 +78,7 @@ class RekognitionEngine:
         try:
             self._compare_faces(document, document)
         except ClientError as exc:
-            if _code(exc) == "InvalidParameterException":
+            if error_code(exc) == "InvalidParameterException":
                 return "dl"
             raise
         return "selfie"
@@ -105,13 +99,9 @@ class RekognitionEngine:
         )
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
 def _translate(exc: ClientError) -> errors.ApiError:
-    code = _code(exc)
-    if code in _THROTTLED:
+    code = error_code(exc)
+    if throttled(exc):
         return errors.engine_busy()
     if code == "ImageTooLargeException":
         return errors.image_too_large()

@@ -88,7 +88,7 @@ def _json(
     return status, [("Content-Type", "application/json"), *(extra or {}).items()], data
 
 
-def _error(error: ApiError) -> tuple[int, Headers, bytes]:
+def error_answer(error: ApiError) -> tuple[int, Headers, bytes]:
     request_id = str(uuid.uuid4())
     status, headers, body = _json(
         error.status,
@@ -98,7 +98,7 @@ def _error(error: ApiError) -> tuple[int, Headers, bytes]:
     return status, edge.with_safe_headers(headers), body
 
 
-def _status_line(status: int) -> str:
+def status_line(status: int) -> str:
     try:
         return f"{status} {http.HTTPStatus(status).phrase}"
     except ValueError:
@@ -159,10 +159,10 @@ class GatewayApp:
             status, headers, body = self.respond(environ, raw_method, uri, route)
         except Exception as exc:  # our bug: opaque 500, the type and frames logged
             log_event("internal_error", error=type(exc).__name__, frames=frames(exc.__traceback__))
-            status, headers, body = _error(errors.internal())
+            status, headers, body = error_answer(errors.internal())
         headers = edge.with_safe_headers(headers)
-        access(self.state, method, route, status, start, _error_code(status, headers, body))
-        start_response(_status_line(status), headers)
+        access(self.state, method, route, status, start, error_code_of(status, headers, body))
+        start_response(status_line(status), headers)
         return [body]
 
     def respond(
@@ -173,14 +173,14 @@ class GatewayApp:
             return self.operations(route)  # probes: open, whatever the Host (they say nothing)
         if not edge.host_allowed(environ.get("HTTP_HOST"), self.edge.allowed_hosts):
             log_event("host_refused", route=route)  # never the Host itself: client input
-            return _error(errors.host_not_allowed())
+            return error_answer(errors.host_not_allowed())
         if route == METRICS and is_get:
             if self.edge.metrics_open or edge.metrics_authorised(
                 environ.get("HTTP_AUTHORIZATION"), self.edge.metrics_keys
             ):
                 return self.operations(route)
             log_event("unauthorized", route=METRICS, status=401)
-            return _error(
+            return error_answer(
                 errors.unauthorized(
                     "Metrics need an operator key: Authorization: Bearer <key>",
                     'Bearer realm="ips-metrics"',
@@ -188,7 +188,7 @@ class GatewayApp:
             )
         length = environ.get("CONTENT_LENGTH", "")
         if method in BODY_METHODS and not length:
-            return _error(errors.length_required())
+            return error_answer(errors.length_required())
         body = environ["wsgi.input"].read(int(length)) if length and int(length) > 0 else None
         headers = _request_headers(environ)
         probe = environ.get("waitress.client_disconnected")
@@ -253,7 +253,7 @@ def _response_headers(headers: Mapping[str, Any]) -> Headers:
     return out
 
 
-def _error_code(status: int, headers: Headers, body: bytes) -> str | None:
+def error_code_of(status: int, headers: Headers, body: bytes) -> str | None:
     """The API error code of an error response, for the errors metric."""
     if status < 400 or len(body) > 65536:
         return None

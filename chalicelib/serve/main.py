@@ -10,6 +10,7 @@ from typing import Any
 
 from waitress import wasyncore
 
+from chalicelib.core import timing
 from chalicelib.core.logs import add_sink, frames, log_event
 from chalicelib.flows import admission
 from chalicelib.serve.gateway import State, edge_settings, load_app
@@ -31,9 +32,7 @@ def _preload(state: State) -> None:
     try:
         workers = backends.preload(backends.root().settings())
         if workers is not None:
-            log_event(
-                "models_loaded", workers=workers, ms=round((time.perf_counter() - start) * 1000, 1)
-            )
+            log_event("models_loaded", workers=workers, ms=timing.ms(start))
     except Exception as exc:
         log_event(
             "models_preload_failed", error=type(exc).__name__, frames=frames(exc.__traceback__)

@@ -23,10 +23,10 @@ from chalicelib.serve.gateway import (
     EdgeSettings,
     GatewayApp,
     State,
-    _error,
-    _error_code,
-    _status_line,
     access,
+    error_answer,
+    error_code_of,
+    status_line,
 )
 from chalicelib.serve.settings import SPARE_THREADS, ServerSettings
 
@@ -72,15 +72,15 @@ class JsonErrorTask(ErrorTask):  # type: ignore[misc]  # waitress is untyped
 
     def execute(self) -> None:
         start = time.perf_counter()
-        status, headers, body = _error(_api_error_for(self.request.error))
-        self.status = _status_line(status)
+        status, headers, body = error_answer(_api_error_for(self.request.error))
+        self.status = status_line(status)
         self.response_headers.extend(headers)
         self.set_close_on_finish()
         self.content_length = len(body)
         self.write(body)
         server = self.channel.server
         if isinstance(server, Server):
-            access(server.state, "-", "-", status, start, _error_code(status, headers, body))
+            access(server.state, "-", "-", status, start, error_code_of(status, headers, body))
 
 
 class DrainAwareTask(WSGITask):  # type: ignore[misc]  # waitress is untyped

@@ -23,13 +23,11 @@ import csv
 import json
 import os
 import statistics
-import sys
 import time
 from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("IPS_LOG_LEVEL", "WARNING")
 SHARED = ROOT.parent / "shared"
 FIELDS = ("surname", "given_names", "document_number", "date_of_birth", "expiry_date",

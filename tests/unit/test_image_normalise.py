@@ -167,15 +167,14 @@ def test_bombs_peak_process_memory():
     """tracemalloc does not see Pillow's C allocations: measure the whole
     process's peak RSS in a child, under a 1 GB address-space limit so a
     regression fails instead of swapping."""
-    code = f"""
+    code = """
 import resource, sys, time
-sys.path.insert(0, {str(ROOT)!r})
 resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 from tests.support.bad_images import BOMBS
 from chalicelib.imaging.checks import check_image
 from chalicelib.imaging.normalise import normalise
 from chalicelib.core.errors import ApiError
-bombs = {{k: f() for k, f in BOMBS.items()}}
+bombs = {k: f() for k, f in BOMBS.items()}
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.perf_counter()
 for name, data in bombs.items():
