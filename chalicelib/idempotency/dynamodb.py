@@ -84,3 +84,15 @@ class DynamoIdempotencyStore:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
+
+
+def table_definition(table: str) -> dict[str, Any]:
+    """CreateTable's arguments (make provision; the SAM template has the same)."""
+    return {
+        "TableName": table,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "key_hash", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "key_hash", "KeyType": "HASH"}],
+        "SSESpecification": {"Enabled": True},
+        "Tags": [{"Key": "app", "Value": "ips"}],
+    }
