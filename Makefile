@@ -31,7 +31,7 @@ dev: $(STAMP)
 	$(BIN)/chalice local --stage local --host $(HOST) --port $(PORT) $(RUN_FLAGS)
 
 load-test: $(STAMP)
-	$(BIN)/python -m scripts.load_test
+	$(BIN)/python -m scripts.perf.load_test
 
 test: $(STAMP) e2e-deps fonts
 	$(BIN)/python -m pytest -q tests
@@ -64,24 +64,24 @@ fonts:
 # the degradation sweep (docs/offline-engine.md; needs ../shared/faces), then
 # document reading.
 bench: $(STAMP) fonts
-	$(BIN)/python -m scripts.bench_engine
-	$(BIN)/python -m scripts.bench_quality
-	$(BIN)/python -m scripts.bench_documents
+	$(BIN)/python -m scripts.perf.bench_engine
+	$(BIN)/python -m scripts.eval.bench_quality
+	$(BIN)/python -m scripts.perf.bench_documents
 
 # Document reading alone: accuracy on ../shared/documents and a synthetic
 # set, reading latency, POST /ips with and without reading.
 bench-documents: $(STAMP) fonts
-	$(BIN)/python -m scripts.bench_documents
+	$(BIN)/python -m scripts.perf.bench_documents
 
 # A labelled synthetic set on disk (images + manifest.csv) to look at.
 synth-documents: $(STAMP) fonts
-	$(BIN)/python -m scripts.synth_documents --out artifacts/synthetic-documents
+	$(BIN)/python -m scripts.eval.synth_documents --out artifacts/synthetic-documents
 
 bench-handler: $(STAMP)
-	$(BIN)/python -m scripts.bench_handler
+	$(BIN)/python -m scripts.perf.bench_handler
 
 openapi: $(STAMP)
-	$(BIN)/python -m scripts.build_openapi
+	$(BIN)/python -m scripts.ops.build_openapi
 
 fuzz: $(STAMP)
 	SCHEMATHESIS_MAX_EXAMPLES=500 $(BIN)/python -m pytest -q -s tests/system/test_schemathesis.py
@@ -95,7 +95,7 @@ package: $(STAMP)
 
 # The stage's Rekognition collection and records table for `chalice deploy` (idempotent).
 provision: $(STAMP)
-	$(BIN)/python -m scripts.provision_collection --stage $(STAGE)
+	$(BIN)/python -m scripts.ops.provision_collection --stage $(STAGE)
 	$(BIN)/python -m scripts.provision_records --stage $(STAGE)
 
 # Every audit trail under IPS_DATA_DIR (docs/records.md); ANCHOR=heads.jsonl
@@ -106,10 +106,10 @@ verify-audit: $(STAMP)
 # Enrolment search: synthetic scale benchmark, and the threshold calibration
 # on ../shared/faces (docs/enrolment.md).
 bench-search: $(STAMP)
-	$(BIN)/python -m scripts.bench_search
+	$(BIN)/python -m scripts.perf.bench_search
 
 calibrate-search: $(STAMP)
-	$(BIN)/python -m scripts.calibrate_search
+	$(BIN)/python -m scripts.eval.calibrate_search
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

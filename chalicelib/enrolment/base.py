@@ -13,7 +13,7 @@ engine's 0-100 scale, like ``/ips``.
 
 Usage::
 
-    store = store_for(settings)
+    store = backends.services().store()
     outcome = store.enrol("customer-42", Probe(image, descriptor), threshold=60, limit=5)
     if outcome.duplicates: ...            # nothing was stored
     store.search(Probe(image, descriptor), threshold=60, limit=5)
@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from chalicelib.engines.base import Image
+from chalicelib.imaging.image import Image
 
 # Customer ids: letters, digits and "_.-", starting with a letter or digit, at
 # most 64 characters. The alphabet is a subset of what Rekognition accepts in
@@ -96,15 +96,6 @@ class SubjectInfo:
                 {"enrolled_at": f.enrolled_at, "model_version": f.model_version} for f in self.faces
             ],
         }
-
-
-@dataclass(frozen=True)
-class StoreOptions:
-    """Stage settings a store needs (chalicelib/settings.py)."""
-
-    db_path: str = "~/.local/share/ips/enrolments.sqlite3"  # local stage: SQLite file
-    collection_id: str = "ips-local"  # cloud stages: the stage's Rekognition collection
-    quality_filter: str = "AUTO"  # Rekognition QualityFilter for IndexFaces / search
 
 
 class EnrolmentStore(Protocol):

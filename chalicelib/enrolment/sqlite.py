@@ -46,9 +46,9 @@ from pathlib import Path
 
 import numpy as np
 
-from chalicelib import errors
+from chalicelib.core import errors
+from chalicelib.core.logs import log_event
 from chalicelib.enrolment.base import Enrolment, FaceInfo, Match, Probe, SubjectInfo
-from chalicelib.logs import log_event
 
 DIM = 128
 BLOCK_ROWS = 65_536

@@ -5,10 +5,11 @@ botocore's Stubber: every parameter of every Rekognition call is checked
 import pytest
 from botocore.stub import Stubber
 
-from chalicelib.engines.base import Image
-from chalicelib.enrolment.base import Match, Probe, StoreOptions
+from chalicelib.config.settings import StoreOptions
+from chalicelib.core.errors import ApiError
+from chalicelib.enrolment.base import Match, Probe
 from chalicelib.enrolment.rekognition import RekognitionStore
-from chalicelib.errors import ApiError
+from chalicelib.imaging.image import Image
 from tests.support.rekognition_stub import fake_client
 
 COLLECTION = "ips-test"

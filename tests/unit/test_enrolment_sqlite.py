@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chalicelib.engines import local as local_engine
+from chalicelib.core.errors import ApiError
 from chalicelib.enrolment.base import Probe
 from chalicelib.enrolment.sqlite import SqliteStore
-from chalicelib.errors import ApiError
+from chalicelib.faces.local import engine as local_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = local_engine.MODEL_VERSION
@@ -294,7 +294,7 @@ def test_full_disk_is_503_and_every_acknowledged_enrolment_stays(db):
 CHILD = """
 import sys
 import numpy as np
-from chalicelib.engines import local as local_engine
+from chalicelib.faces.local import engine as local_engine
 from chalicelib.enrolment.base import Probe
 from chalicelib.enrolment.sqlite import SqliteStore
 store = SqliteStore(sys.argv[1], local_engine.MODEL_VERSION, local_engine.similarity_from_distance,

@@ -6,7 +6,7 @@ import json
 import pytest
 from botocore.stub import Stubber
 
-from scripts.provision_collection import collection_id_for, provision
+from scripts.ops.provision_collection import collection_id_for, provision
 from tests.support.rekognition_stub import fake_client
 
 DESCRIBED = {"FaceCount": 0, "UserCount": 0, "FaceModelVersion": "7.0",
