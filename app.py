@@ -102,7 +102,7 @@ def search() -> Response:
 @app.route("/enrolments/{subject_id}", methods=["GET"], api_key_required=True)
 def enrolled_subject(subject_id: str) -> Response:
     def action(services: Services, request: flow.Request) -> tuple[int, object]:
-        info = enrolment.subject(services, request, subject_id)
+        info = enrolment.subject(services, subject_id, request)
         return 200, bodies.subject(info, request.request_id)
 
     return handler.handle(_request(), action, Scope.ENROL)
@@ -111,7 +111,7 @@ def enrolled_subject(subject_id: str) -> Response:
 @app.route("/enrolments/{subject_id}", methods=["DELETE"], api_key_required=True)
 def erase_subject(subject_id: str) -> Response:
     def action(services: Services, request: flow.Request) -> tuple[int, object]:
-        enrolment.erase(services, request, subject_id)
+        enrolment.erase(services, subject_id, request)
         return 204, ""
 
     return handler.handle(_request(), action, Scope.ERASE)

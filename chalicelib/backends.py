@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 from chalicelib.config.settings import EngineOptions, Settings, StoreOptions, load_settings
-from chalicelib.core import errors
+from chalicelib.core import crypto, errors
 from chalicelib.core.once import PerProcess
 from chalicelib.documents.base import DocumentReader
 from chalicelib.enrolment.base import EnrolmentStore
@@ -147,7 +147,11 @@ def enrolment_store(backend: str, options: StoreOptions) -> EnrolmentStore:
         from chalicelib.aws import clients
         from chalicelib.enrolment.rekognition import RekognitionStore
 
-        return RekognitionStore(options, client=clients.client("rekognition"))
+        return RekognitionStore(
+            options,
+            client=clients.client("rekognition"),
+            index_client=clients.client("rekognition-index"),
+        )
 
     def build() -> EnrolmentStore:
         try:
@@ -160,6 +164,7 @@ def enrolment_store(backend: str, options: StoreOptions) -> EnrolmentStore:
             engine.MODEL_VERSION,
             engine.similarity_from_distance,
             engine.distance_from_similarity,
+            sealer=local_sealer(options),
         )
 
     return _local_stores.get(options, build)
@@ -196,10 +201,27 @@ def idempotency_store(settings: Settings) -> IdempotencyStore:
     )
 
 
-def data_sealer(settings: Settings) -> Sealer:
-    from chalicelib.idempotency.sealing import process_sealer
+def local_sealer(options: StoreOptions) -> crypto.Sealer:
+    """AES-GCM under the local data key (IPS_DATA_KEY, else its key file)."""
+    keys = crypto.local_keys(
+        {
+            "IPS_DATA_KEY": options.data_key,
+            "IPS_DATA_KEYS_OLD": options.data_keys_old,
+            "IPS_DATA_KEY_FILE": options.key_file,
+        }
+    )
+    return crypto.Sealer(keys)
 
-    return process_sealer()
+
+def data_sealer(settings: Settings) -> Sealer:
+    """The stored idempotent answers' sealer: the local data key; on the
+    cloud stages the table's own encryption at rest (DynamoDB SSE), since
+    every Lambda instance must open what another stored."""
+    if settings.engine == "local":
+        return local_sealer(settings.enrolment)
+    from chalicelib.idempotency.sealing import TableEncryption
+
+    return TableEncryption()
 
 
 def preload(settings: Settings) -> int | None:

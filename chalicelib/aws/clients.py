@@ -34,7 +34,17 @@ READER_CONFIG = Config(
     connect_timeout=2,
     read_timeout=8,
 )
-_CONFIGS = {"textract": READER_CONFIG}
+# IndexFaces is not idempotent: a retry after a lost answer would index the
+# face a second time, an unassociated copy nobody asked for. One attempt
+# (the enrolment store uses this client for IndexFaces only).
+ONE_ATTEMPT_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 1},
+    connect_timeout=2,
+    read_timeout=6,
+)
+_CONFIGS = {"textract": READER_CONFIG, "rekognition-index": ONE_ATTEMPT_CONFIG}
+# Client names that are not service names: name -> service.
+_SERVICES = {"rekognition-index": "rekognition"}
 
 
 class Clients:
@@ -44,14 +54,17 @@ class Clients:
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 
-    def client(self, service: str) -> Any:
-        found = self._clients.get(service)
+    def client(self, name: str) -> Any:
+        """The client `name`: a service name, or "rekognition-index"
+        (Rekognition, one attempt per call)."""
+        found = self._clients.get(name)
         if found is None:
             with self._lock:
-                found = self._clients.get(service)
+                found = self._clients.get(name)
                 if found is None:
-                    config = _CONFIGS.get(service, CLIENT_CONFIG)
-                    found = self._clients[service] = boto3.client(service, config=config)
+                    config = _CONFIGS.get(name, CLIENT_CONFIG)
+                    service = _SERVICES.get(name, name)
+                    found = self._clients[name] = boto3.client(service, config=config)
         return found
 
     @contextmanager

@@ -9,7 +9,6 @@ New capabilities add their own slice here and one field of Settings."""
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -17,6 +16,7 @@ from chalicelib.config import env as envs
 from chalicelib.config import environment
 from chalicelib.config.access import parse_cors_origins, parse_log_pepper
 from chalicelib.config.env import SettingError
+from chalicelib.core import crypto, datadir
 from chalicelib.tenants.sources import TenantOptions, parse_tenant_options
 
 QUALITY_FILTERS = ("NONE", "AUTO", "LOW", "MEDIUM", "HIGH")
@@ -61,8 +61,15 @@ class StoreOptions:
     """What an enrolment store needs (chalicelib/enrolment/)."""
 
     db_path: str = "~/.local/share/ips/enrolments.sqlite3"  # local stage: SQLite file
-    collection_id: str = "ips-local"  # cloud stages: the stage's Rekognition collection
+    # Cloud stages: the prefix of the tenants' Rekognition collections,
+    # "<collection_id>-<tenant id>" (enrolment/rekognition.py).
+    collection_id: str = "ips-local"
     quality_filter: str = "AUTO"  # Rekognition QualityFilter for IndexFaces / search
+    # Local stage: the descriptors' key (chalicelib/core/crypto.py local_keys):
+    # IPS_DATA_KEY, IPS_DATA_KEYS_OLD, else the key file.
+    data_key: str = field(default="", repr=False)
+    data_keys_old: str = field(default="", repr=False)
+    key_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -142,6 +149,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
     engine = envs.choice(env, "IPS_ENGINE", "rekognition", ENGINES)
     stage = _stage(env, engine)
+    data_key = envs.text(env, "IPS_DATA_KEY")
+    if data_key:
+        crypto.parse_key(data_key)  # a malformed key fails the start-up, naming it
+    for old in envs.items(env, "IPS_DATA_KEYS_OLD"):
+        crypto.parse_key(old, "IPS_DATA_KEYS_OLD")
     return Settings(
         stage=stage,
         engine=engine,
@@ -155,9 +167,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             timeout_s=envs.optional_number(env, "IPS_DOCUMENT_TIMEOUT_S", 0, 25) or 10.0,
         ),
         enrolment=StoreOptions(
-            db_path=envs.text(env, "IPS_DB_PATH") or _default_db_path(env),
+            db_path=envs.text(env, "IPS_DB_PATH")
+            or str(datadir.data_dir(env) / "enrolments.sqlite3"),
             collection_id=envs.text(env, "IPS_COLLECTION_ID") or f"ips-{stage}",
             quality_filter=faces.quality_filter,
+            data_key=data_key,
+            data_keys_old=envs.text(env, "IPS_DATA_KEYS_OLD"),
+            key_file=envs.text(env, "IPS_DATA_KEY_FILE") or str(crypto.default_key_file(env)),
         ),
         search=SearchSettings(
             threshold=envs.number(env, "IPS_SEARCH_THRESHOLD", SearchSettings.threshold),
@@ -169,7 +185,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             log_pepper=parse_log_pepper(env),
             hsts=engine != "local",  # the cloud stages are HTTPS only (API Gateway)
         ),
-        data_dir=_data_dir(env),
+        data_dir=str(datadir.data_dir(env)),
         idempotency_table=envs.text(env, "IPS_IDEMPOTENCY_TABLE"),
     )
 
@@ -184,16 +200,3 @@ def limits_from_env(env: Mapping[str, str] | None = None) -> Limits:
         max_wait_s=envs.optional_number(env, "IPS_MAX_WAIT_S", 0, math.inf, positive=True)
         or Limits.max_wait_s,
     )
-
-
-def _data_dir(env: Mapping[str, str]) -> str:
-    """IPS_DATA_DIR, else $XDG_DATA_HOME/ips, else ~/.local/share/ips (PLAN's rule)."""
-    base = envs.text(env, "XDG_DATA_HOME") or os.path.join("~", ".local", "share")
-    return os.path.expanduser(envs.text(env, "IPS_DATA_DIR") or os.path.join(base, "ips"))
-
-
-def _default_db_path(env: Mapping[str, str]) -> str:
-    """$XDG_DATA_HOME/ips/enrolments.sqlite3 (~/.local/share by default):
-    outside the repository, so a checkout never carries biometric data."""
-    base = envs.text(env, "XDG_DATA_HOME") or os.path.join("~", ".local", "share")
-    return os.path.expanduser(os.path.join(base, "ips", "enrolments.sqlite3"))

@@ -65,7 +65,11 @@ def enrol(services: Services, request: Request) -> EnrolmentResult:
     if verification.decision.outcome is MATCH:
         probe = Probe(verification.selfie, verification.comparison.selfie_descriptor)
         outcome = services.store().enrol(
-            subject_id, probe, settings.search.threshold, settings.search.max_matches
+            request.tenant_id,
+            subject_id,
+            probe,
+            settings.search.threshold,
+            settings.search.max_matches,
         )
         enrolled, duplicates = outcome.enrolled, outcome.duplicates
     decision = with_duplicates(verification.decision, bool(duplicates))
@@ -83,8 +87,8 @@ def enrol(services: Services, request: Request) -> EnrolmentResult:
     return result
 
 
-def subject(services: Services, request: Request, subject_id: str) -> SubjectInfo:
-    info = services.store().subject(check_subject_id(subject_id))
+def subject(services: Services, subject_id: str, request: Request) -> SubjectInfo:
+    info = services.store().subject(request.tenant_id, check_subject_id(subject_id))
     log_event(
         "subject",
         request_id=request.request_id,
@@ -96,11 +100,12 @@ def subject(services: Services, request: Request, subject_id: str) -> SubjectInf
     return info
 
 
-def erase(services: Services, request: Request, subject_id: str) -> None:
-    erased = services.store().erase(check_subject_id(subject_id))
+def erase(services: Services, subject_id: str, request: Request) -> None:
+    request_id = request.request_id
+    erased = services.store().erase(request.tenant_id, check_subject_id(subject_id))
     log_event(
         "erasure",
-        request_id=request.request_id,
+        request_id=request_id,
         subject=subject_hash(services, request, subject_id),
         erased=erased,
     )

@@ -18,3 +18,8 @@ class Request:
     content_type: str | None
     request_id: str
     caller: Caller
+
+    @property
+    def tenant_id(self) -> str:
+        """The tenant every store call of this request is made for."""
+        return self.caller.tenant_id

@@ -35,7 +35,10 @@ def search(services: Services, request: Request) -> SearchResult:
         if describe is not None:  # the offline engine: the local store compares descriptors
             _, descriptor = describe(selfie)
         matches = services.store().search(
-            Probe(selfie, descriptor), settings.search.threshold, settings.search.max_matches
+            request.tenant_id,
+            Probe(selfie, descriptor),
+            settings.search.threshold,
+            settings.search.max_matches,
         )
     log_event(
         "search",

@@ -3,7 +3,7 @@
 (idempotent: run it as often as you like), with point-in-time recovery on.
 
     make provision STAGE=prod
-    python -m scripts.provision_records --stage prod [--table ips-records-prod]
+    python -m scripts.ops.provision_records --stage prod [--table ips-records-prod]
 
 The table name comes from the stage's IPS_RECORDS_TABLE in
 .chalice/config.json (default ips-records-<stage>), the one the stage's IAM
@@ -18,7 +18,7 @@ import sys
 from typing import Any
 
 from chalicelib.records.dynamodb import table_definition
-from scripts.provision_collection import stage_environment
+from scripts.ops.provision_collection import stage_environment
 
 
 def table_for(stage: str) -> str:

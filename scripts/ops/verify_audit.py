@@ -3,7 +3,7 @@
 event when anything was edited, removed or reordered (docs/records.md).
 
     make verify-audit                       # IPS_DATA_DIR, else ~/.local/share/ips
-    python -m scripts.verify_audit [--data-dir DIR] [--export-heads FILE] [--anchor FILE]
+    python -m scripts.ops.verify_audit [--data-dir DIR] [--export-heads FILE] [--anchor FILE]
 
 --export-heads writes every chain's head (file, record, events, head hash)
 as JSON lines: keep that file somewhere the server cannot write (another
