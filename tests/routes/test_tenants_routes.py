@@ -125,3 +125,64 @@ def test_an_idempotent_retry_gets_the_first_answer_and_stores_once(client):
     fresh = call(client, "POST", "/enrolments", ACME, face_body("cust-1"))
     assert fresh.status_code == 201 and "Idempotent-Replayed" not in fresh.headers
     assert json.loads(call(client, "GET", "/enrolments/cust-1", ACME).body)["faces"] == 2
+
+
+def test_neither_tenant_can_read_search_overwrite_or_erase_the_others(client):
+    assert call(client, "POST", "/enrolments", ACME, face_body("cust-1")).status_code == 201
+    # globex: the id is unknown to it (404, as any unknown id: no oracle)
+    for method in ("GET", "DELETE"):
+        response = call(client, method, "/enrolments/cust-1", GLOBEX)
+        assert (response.status_code, code(response)) == (404, "SUBJECT_NOT_FOUND"), method
+    found = json.loads(call(client, "POST", "/search", GLOBEX,
+                            {"selfie": face_body()["selfie"]}).body)
+    assert found["matches"] == []                                      # acme's face is not seen
+    # the same id (and face) under globex is globex's own subject, no duplicate of acme's
+    own = call(client, "POST", "/enrolments", GLOBEX, face_body("cust-1"))
+    assert own.status_code == 201 and json.loads(own.body)["duplicates"] == []
+    assert json.loads(call(client, "GET", "/enrolments/cust-1", ACME).body)["faces"] == 1
+    assert call(client, "DELETE", "/enrolments/cust-1", GLOBEX).status_code == 204
+    assert json.loads(call(client, "GET", "/enrolments/cust-1", ACME).body)["faces"] == 1
+    matches = json.loads(call(client, "POST", "/search", ACME,
+                              {"selfie": face_body()["selfie"]}).body)["matches"]
+    assert [m["subject_id"] for m in matches] == ["cust-1"]
+
+
+def test_idempotency_keys_are_per_tenant(client):
+    key = {"Idempotency-Key": "shared-key-1"}
+    assert call(client, "POST", "/enrolments", ACME, face_body("cust-9"), **key).status_code == 201
+    other = call(client, "POST", "/enrolments", GLOBEX, face_body("cust-9"), **key)
+    assert other.status_code == 201 and "Idempotent-Replayed" not in other.headers
+
+
+def test_cloud_stage_maps_the_api_gateway_key_id_through_ssm(dev_client, stage_env, monkeypatch):
+    """API Gateway puts the key's id in requestContext.identity.apiKeyId;
+    chalice's local gateway does not, so the test adds it to the event."""
+    import boto3
+    from chalice.local import LambdaEventConverter
+    from moto import mock_aws
+
+    from chalicelib.aws import clients
+
+    real = LambdaEventConverter.create_lambda_event
+
+    def with_key_id(self, method, path, headers, body=None):
+        event = real(self, method, path, headers, body)
+        key_id = headers.get("x-test-api-key-id")
+        if key_id:
+            event["requestContext"]["identity"]["apiKeyId"] = key_id
+        return event
+
+    monkeypatch.setattr(LambdaEventConverter, "create_lambda_event", with_key_id)
+    with mock_aws():
+        ssm = boto3.client("ssm", region_name="us-east-1")
+        ssm.put_parameter(Name="/ips/test/tenants/acme", Type="SecureString", Value=json.dumps(
+            {"id": "acme", "keys": [{"api_key_id": "gw123", "scopes": ["documents"]}]}))
+        stage_env(IPS_TENANTS_PARAMETER="/ips/test/tenants")
+        with clients.override("ssm", ssm):
+            def post(path, **headers):
+                return dev_client.http.post(path, body="{}", headers={
+                    "Content-Type": "application/json", **headers})
+            assert code(post("/documents", **{"x-test-api-key-id": "gw123"})) == "MISSING_FIELD"
+            assert code(post("/ips", **{"x-test-api-key-id": "gw123"})) == "SCOPE_MISSING"
+            for headers in ({"x-test-api-key-id": "unmapped"}, {}, {"x-api-key": ACME}):
+                assert code(post("/documents", **headers)) == "UNAUTHORIZED", headers
