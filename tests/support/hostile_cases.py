@@ -134,10 +134,11 @@ CASES = [
          content_type="application/xml"),
     Case("ct-json-lookalike", "content type", good_body, (415, "UNSUPPORTED_MEDIA_TYPE"),
          content_type="application/jsonp"),
-    Case("ct-missing-empty-body", "content type", raw(b""), (400, "EMPTY_BODY"),
+    # No Content-Type is not JSON (issue 17: a page's no-cors POST sends none or text/plain).
+    Case("ct-missing-empty-body", "content type", raw(b""), (415, "UNSUPPORTED_MEDIA_TYPE"),
          content_type=None),
-    Case("ct-missing-garbage", "content type", raw(b"\x00\x01garbage"), (400, "INVALID_JSON"),
-         content_type=None),
+    Case("ct-missing-garbage", "content type", raw(b"\x00\x01garbage"),
+         (415, "UNSUPPORTED_MEDIA_TYPE"), content_type=None),
 
     # Empty and malformed bodies.
     Case("body-empty", "body", raw(b""), (400, "EMPTY_BODY")),
