@@ -2,7 +2,8 @@
 said which way is up (chalicelib.documents.portrait).
 
 1. The MRZ: `mrz_zone` finds its rows below the portrait without OCR; text
-   is detected on that strip alone and its 2-3 lines are recognised.
+   is detected on that strip alone and its 2-3 lines are recognised (an
+   MRZ-like strip that does not read ends the guided read: no licence has one).
 2. No MRZ: a licence's labelled fields, beside the portrait. Lines are
    recognised top to bottom and reading stops as soon as surname, given
    names, number, birth and expiry dates are all there.
@@ -118,14 +119,15 @@ def read_guided(
         region = _grown(
             (0, band_top + zone[0], width, band_top + zone[1]), width, int(height * scale)
         )
-        points = ocr.detect(page, region, scale)
-        boxes = [(p, _box(p)) for p in points]
+        boxes = [(p, _box(p, ocr.recognise(page, p))) for p in ocr.detect(page, region, scale)]
+        texts = {id(p): b.text for p, b in boxes}
         rows = mrz_rows(boxes, width, height)
-        if rows:
-            texts = ["".join(ocr.recognise(page, p) for p, _ in row) for row in rows]
-            found = read_mrz(texts, today)
-            if found is not None:
-                return from_mrz(found)
+        found = read_mrz(["".join(texts[id(p)] for p, _ in row) for row in rows], today)
+        if found is not None:
+            return from_mrz(found)
+        # Rows merged or split by a skewed page: each line on its own.
+        result = read_text([b for _, b in boxes], today)
+        return result if result.read else None
     return _read_fields(ocr, page, portrait, scale, today)
 
 

@@ -125,9 +125,10 @@ class LocalReader:
             guided = read_guided(self._ocr(), page, portrait, today, _mrz_rows)
             if guided is not None:
                 return guided
-            result = self._read_upright(page, today, use_cls=False)
-            if result.read:
-                return result
+            if page is not pixels:  # turned or levelled: the whole upright page once
+                result = self._read_upright(page, today, use_cls=False)
+                if result.read:
+                    return result
         return self._read_unguided(pixels, today)
 
     def _read_unguided(self, pixels: np.ndarray, today: date) -> DocumentRead:

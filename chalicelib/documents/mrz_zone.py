@@ -13,8 +13,8 @@ WORK_WIDTH = 400
 # runs across the whole document, less the margins) ...
 MIN_SPAN = 0.55
 # ... and at least this many times as wide as it is high (one line of 30-44
-# characters is 9-15 times; two or three lines the closing merges, 4-6).
-MIN_ASPECT = 4
+# characters is 9-15 times; two or three lines the closing merges, 3.8-6).
+MIN_ASPECT = 3.5
 
 
 def find_mrz_rows(bgr: np.ndarray) -> tuple[int, int] | None:
