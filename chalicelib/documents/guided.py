@@ -4,9 +4,12 @@ said which way is up (chalicelib.documents.portrait).
 1. The MRZ: `mrz_zone` finds its rows below the portrait without OCR; text
    is detected on that strip alone and its 2-3 lines are recognised (an
    MRZ-like strip that does not read ends the guided read: no licence has one).
+   Only a zone whose check digits all hold is taken from the strip: a failed
+   digit may be a row the strip cut or merged, so the whole page decides.
 2. No MRZ: a licence's labelled fields, beside the portrait. Lines are
    recognised top to bottom and reading stops as soon as surname, given
-   names, number, birth and expiry dates are all there.
+   names, number, birth and expiry dates are all there (never complete: the
+   whole page decides).
 3. Neither: `None`, and the caller reads the whole (upright) page.
 
 Lines are recognised at their own width (rapidocr pads every crop to at
@@ -123,11 +126,12 @@ def read_guided(
         texts = {id(p): b.text for p, b in boxes}
         rows = mrz_rows(boxes, width, height)
         found = read_mrz(["".join(texts[id(p)] for p, _ in row) for row in rows], today)
-        if found is not None:
+        if found is not None and found.check_digits_ok:
             return from_mrz(found)
-        # Rows merged or split by a skewed page: each line on its own.
+        # Rows merged or split by a skewed page: each line on its own, kept
+        # only when every check digit holds (else the whole page decides).
         result = read_text([b for _, b in boxes], today)
-        return result if result.read else None
+        return result if result.read and result.check_digits is True else None
     return _read_fields(ocr, page, portrait, scale, today)
 
 
@@ -146,8 +150,8 @@ def _read_fields(
         read.append(_box(p, ocr.recognise(page, p)))
         result = read_text(read, today)
         if result.read and _complete(result, read):
-            break
-    return result if result is not None and result.read else None
+            return result
+    return None  # incomplete: the whole page decides
 
 
 def _complete(result: DocumentRead, boxes: Sequence[TextBox]) -> bool:

@@ -125,8 +125,9 @@ class LocalReader:
             guided = read_guided(self._ocr(), page, portrait, today, _mrz_rows)
             if guided is not None:
                 return guided
-            if page is not pixels:  # turned or levelled: the whole upright page once
-                result = self._read_upright(page, today, use_cls=False)
+            if portrait.turns:  # turned: the whole page in the portrait's orientation
+                turned = np.ascontiguousarray(np.rot90(pixels, portrait.turns))
+                result = self._read_upright(turned, today, use_cls=False)
                 if result.read:
                     return result
         return self._read_unguided(pixels, today)

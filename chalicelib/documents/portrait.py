@@ -71,7 +71,7 @@ def fields_band(portrait: Portrait, width: int, height: int) -> tuple[int, int, 
     right of the portrait, from above the face's top to well below its chin
     (AAMVA card design: the fields column beside the photo)."""
     left = portrait.right + 0.2 * portrait.width
-    top = portrait.top - 0.6 * portrait.height
+    top = portrait.top - 1.0 * portrait.height
     bottom = portrait.bottom + 1.9 * portrait.height
     return max(0, int(left)), max(0, int(top)), width, min(height, int(bottom))
 
