@@ -16,7 +16,7 @@ REQS   := requirements.txt requirements-dev.txt requirements-local.txt requireme
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run dev load-test test check lint e2e-deps e2e fonts bench bench-handler bench-documents \
-	synth-documents bench-search calibrate-search package provision openapi fuzz clean
+	synth-documents bench-search calibrate-search package provision reconcile verify-audit openapi fuzz clean
 
 $(STAMP): $(REQS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -93,9 +93,23 @@ package: $(STAMP)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) \
 	  --merge-template .chalice/collection-$(STAGE).json out/
 
-# The stage's Rekognition collection for `chalice deploy` (idempotent).
+# The stage's Rekognition collection and records table for `chalice deploy` (idempotent).
+# TENANTS="acme globex": only these tenants' collections (default: every
+# tenant of the stage's SSM mapping, else "default").
+TENANT_ARGS = $(foreach t,$(TENANTS),--tenant $(t))
 provision: $(STAMP)
-	$(BIN)/python -m scripts.provision_collection --stage $(STAGE)
+	$(BIN)/python -m scripts.provision_collection --stage $(STAGE) $(TENANT_ARGS)
+	$(BIN)/python -m scripts.provision_records --stage $(STAGE)
+
+# Unassociated faces and empty users left by interrupted enrolments, per
+# tenant collection (chalicelib/enrolment/rekognition.py; run it daily).
+reconcile: $(STAMP)
+	$(BIN)/python -m scripts.reconcile_collections --stage $(STAGE) $(TENANT_ARGS)
+
+# Every audit trail under IPS_DATA_DIR (docs/records.md); ANCHOR=heads.jsonl
+# also checks an earlier export (python -m scripts.verify_audit --export-heads).
+verify-audit: $(STAMP)
+	$(BIN)/python -m scripts.verify_audit $(if $(ANCHOR),--anchor $(ANCHOR))
 
 # Enrolment search: synthetic scale benchmark, and the threshold calibration
 # on ../shared/faces (docs/enrolment.md).

@@ -160,3 +160,8 @@ def web_page() -> Response:
 @app.route("/static/{name}", methods=["GET"])
 def web_asset(name: str) -> Response:
     return static_assets.asset_response(name, _request_id())
+
+
+@app.route("/static/js/{name}", methods=["GET"])
+def web_script(name: str) -> Response:
+    return static_assets.asset_response(name, _request_id(), folder="js")

@@ -34,21 +34,33 @@ READER_CONFIG = Config(
     connect_timeout=2,
     read_timeout=8,
 )
-_CONFIGS = {"textract": READER_CONFIG}
+# IndexFaces is not idempotent: a retry after a lost answer would index the
+# face a second time, an unassociated copy nobody asked for. One attempt
+# (the enrolment store uses this client for IndexFaces only).
+ONE_ATTEMPT_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 1},
+    connect_timeout=2,
+    read_timeout=6,
+)
+_CONFIGS = {"textract": READER_CONFIG, "rekognition-index": ONE_ATTEMPT_CONFIG}
+# Client names that are not service names: name -> service.
+_SERVICES = {"rekognition-index": "rekognition"}
 
 _clients: dict[str, Any] = {}
 _lock = threading.Lock()
 
 
-def client(service: str) -> Any:
-    """The process-wide boto3 client for `service`."""
-    found = _clients.get(service)
+def client(name: str) -> Any:
+    """The process-wide boto3 client `name`: a service name, or
+    "rekognition-index" (Rekognition, one attempt per call)."""
+    found = _clients.get(name)
     if found is None:
         with _lock:
-            found = _clients.get(service)
+            found = _clients.get(name)
             if found is None:
-                config = _CONFIGS.get(service, CLIENT_CONFIG)
-                found = _clients[service] = boto3.client(service, config=config)
+                config = _CONFIGS.get(name, CLIENT_CONFIG)
+                service = _SERVICES.get(name, name)
+                found = _clients[name] = boto3.client(service, config=config)
     return found
 
 

@@ -29,6 +29,9 @@ from chalicelib.settings import Settings
 from chalicelib.verification import run_verification
 
 DUPLICATE_FACE = "DUPLICATE_FACE"
+# The tenant of a deployment with plain API keys (issue 17; the tenant
+# registry passes the caller's own).
+DEFAULT_TENANT = "default"
 
 
 def check_subject_id(value: Any) -> str:
@@ -44,7 +47,11 @@ def subject_hash(subject_id: str) -> str:
 
 
 def enrol(
-    raw_body: bytes, content_type: str | None, settings: Settings, request_id: str
+    raw_body: bytes,
+    content_type: str | None,
+    settings: Settings,
+    request_id: str,
+    tenant_id: str = DEFAULT_TENANT,
 ) -> tuple[int, dict[str, Any]]:
     """(status, body): 201 when the face was enrolled, 200 when not (the
     verification failed, or the face is already enrolled under another id)."""
@@ -59,7 +66,7 @@ def enrol(
     if body["decision"] == MATCH:
         probe = Probe(verification.selfie, verification.comparison.selfie_descriptor)
         outcome = store_for(settings).enrol(
-            subject_id, probe, settings.search_threshold, settings.max_matches
+            tenant_id, subject_id, probe, settings.search_threshold, settings.max_matches
         )
         body["enrolled"] = outcome.enrolled
         body["duplicates"] = [match.to_json() for match in outcome.duplicates]
@@ -82,7 +89,11 @@ def enrol(
 
 
 def search(
-    raw_body: bytes, content_type: str | None, settings: Settings, request_id: str
+    raw_body: bytes,
+    content_type: str | None,
+    settings: Settings,
+    request_id: str,
+    tenant_id: str = DEFAULT_TENANT,
 ) -> dict[str, Any]:
     payload = load_payload(raw_body, content_type)
     checked = check_image(decode_image_field(payload, "selfie"), "selfie")
@@ -96,7 +107,7 @@ def search(
         if describe is not None:  # the offline engine: the local store compares descriptors
             _, descriptor = describe(selfie)
         matches = store_for(settings).search(
-            Probe(selfie, descriptor), settings.search_threshold, settings.max_matches
+            tenant_id, Probe(selfie, descriptor), settings.search_threshold, settings.max_matches
         )
     log_event(
         "search", request_id=request_id, stage=settings.stage, status=200, matches=len(matches)
@@ -109,8 +120,10 @@ def search(
     }
 
 
-def subject(subject_id: str, settings: Settings, request_id: str) -> dict[str, Any]:
-    info: SubjectInfo | None = store_for(settings).subject(check_subject_id(subject_id))
+def subject(
+    subject_id: str, settings: Settings, request_id: str, tenant_id: str = DEFAULT_TENANT
+) -> dict[str, Any]:
+    info: SubjectInfo | None = store_for(settings).subject(tenant_id, check_subject_id(subject_id))
     log_event(
         "subject", request_id=request_id, subject=subject_hash(subject_id), found=info is not None
     )
@@ -119,8 +132,10 @@ def subject(subject_id: str, settings: Settings, request_id: str) -> dict[str, A
     return {**info.to_json(), "request_id": request_id}
 
 
-def erase(subject_id: str, settings: Settings, request_id: str) -> None:
-    erased = store_for(settings).erase(check_subject_id(subject_id))
+def erase(
+    subject_id: str, settings: Settings, request_id: str, tenant_id: str = DEFAULT_TENANT
+) -> None:
+    erased = store_for(settings).erase(tenant_id, check_subject_id(subject_id))
     log_event("erasure", request_id=request_id, subject=subject_hash(subject_id), erased=erased)
     if not erased:
         raise errors.subject_not_found()

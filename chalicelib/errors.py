@@ -17,7 +17,13 @@ status code                          when
 400    INVALID_SUBJECT_ID            subject_id missing, too long or with odd characters
 400    MALFORMED_REQUEST             make run: the HTTP framing is broken (request line, a
                                      header, a Content-Length that is not a number)
-401    UNAUTHORIZED                  built-in key check on, x-api-key missing or wrong
+400    INVALID_IDEMPOTENCY_KEY       Idempotency-Key not 1-255 printable ASCII characters
+401    UNAUTHORIZED                  x-api-key missing, or no tenant's key
+403    SCOPE_MISSING                 the key lacks the route's scope
+409    IDEMPOTENCY_IN_PROGRESS       a request with this Idempotency-Key is still running
+421    HOST_NOT_ALLOWED              make run: Host not in IPS_ALLOWED_HOSTS
+422    IDEMPOTENCY_KEY_REUSED        the Idempotency-Key was used with another request
+503    TENANTS_UNAVAILABLE           the tenant registry cannot be read
 404    NOT_FOUND                     an unknown static asset of the web page
 404    SUBJECT_NOT_FOUND             no subject enrolled under that id
 405    METHOD_NOT_ALLOWED            another method than the route serves
@@ -89,6 +95,13 @@ class Code(StrEnum):
     SUBJECT_NOT_FOUND = "SUBJECT_NOT_FOUND"
     STORE_BUSY = "STORE_BUSY"
     STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
+    # issue 17: tenants, scopes, the edge, idempotency keys
+    SCOPE_MISSING = "SCOPE_MISSING"
+    HOST_NOT_ALLOWED = "HOST_NOT_ALLOWED"
+    INVALID_IDEMPOTENCY_KEY = "INVALID_IDEMPOTENCY_KEY"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    IDEMPOTENCY_IN_PROGRESS = "IDEMPOTENCY_IN_PROGRESS"
+    TENANTS_UNAVAILABLE = "TENANTS_UNAVAILABLE"
 
 
 # The HTTP status each code is answered with (the table above, as data: the
@@ -126,6 +139,13 @@ STATUS: dict[Code, int] = {
     Code.SUBJECT_NOT_FOUND: 404,
     Code.STORE_BUSY: 503,
     Code.STORE_UNAVAILABLE: 503,
+    # issue 17
+    Code.SCOPE_MISSING: 403,
+    Code.HOST_NOT_ALLOWED: 421,
+    Code.INVALID_IDEMPOTENCY_KEY: 400,
+    Code.IDEMPOTENCY_KEY_REUSED: 422,
+    Code.IDEMPOTENCY_IN_PROGRESS: 409,
+    Code.TENANTS_UNAVAILABLE: 503,
 }
 
 
@@ -411,3 +431,56 @@ def headers_too_large() -> ApiError:
 def client_gone() -> ApiError:
     # Never seen by a client (it has gone): logged and counted as 499, as nginx does.
     return ApiError(499, Code.CLIENT_GONE, "The client closed the connection before its turn came.")
+
+
+# --- tenants, the edge, idempotency keys (issue 17: chalicelib/tenants/, http/, idempotency/)
+
+
+def scope_missing(scope: str) -> ApiError:
+    return ApiError(
+        403, Code.SCOPE_MISSING, f'This API key lacks the "{scope}" scope this route needs.'
+    )
+
+
+def host_not_allowed() -> ApiError:
+    # Never quotes the Host header: it is the caller's input.
+    return ApiError(
+        421, Code.HOST_NOT_ALLOWED, "This server does not answer for that Host (IPS_ALLOWED_HOSTS)."
+    )
+
+
+def invalid_idempotency_key() -> ApiError:
+    return ApiError(
+        400,
+        Code.INVALID_IDEMPOTENCY_KEY,
+        "Idempotency-Key must be 1-255 printable ASCII characters without spaces.",
+        "Idempotency-Key",
+    )
+
+
+def idempotency_key_reused() -> ApiError:
+    return ApiError(
+        422,
+        Code.IDEMPOTENCY_KEY_REUSED,
+        "This Idempotency-Key was used with a different request; use a new key for a new request.",
+        "Idempotency-Key",
+    )
+
+
+def idempotency_in_progress(retry_after_s: int = 1) -> ApiError:
+    return ApiError(
+        409,
+        Code.IDEMPOTENCY_IN_PROGRESS,
+        "A request with this Idempotency-Key is still running; retry shortly.",
+        "Idempotency-Key",
+        headers={"Retry-After": str(retry_after_s)},
+    )
+
+
+def tenants_unavailable() -> ApiError:
+    return ApiError(
+        503,
+        Code.TENANTS_UNAVAILABLE,
+        "The tenant registry cannot be read; retry later.",
+        headers={"Retry-After": "5"},
+    )

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from chalicelib.auth import parse_api_key_hashes, parse_cors_origins
+from chalicelib.core import crypto, datadir
 from chalicelib.engines.base import EngineOptions
 from chalicelib.enrolment.base import StoreOptions
 
@@ -114,10 +115,18 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     stage = _stage(env, engine)
     search_threshold = _number(env, "IPS_SEARCH_THRESHOLD", Settings.search_threshold)
     assert search_threshold is not None
+    data_key = _raw(env, "IPS_DATA_KEY")
+    if data_key:
+        crypto.parse_key(data_key)  # a malformed key fails the start-up, naming it
+    for old in filter(str.strip, _raw(env, "IPS_DATA_KEYS_OLD").split(",")):
+        crypto.parse_key(old, "IPS_DATA_KEYS_OLD")
     enrolment = StoreOptions(
-        db_path=_raw(env, "IPS_DB_PATH") or _default_db_path(env),
+        db_path=_raw(env, "IPS_DB_PATH") or str(datadir.data_dir(env) / "enrolments.sqlite3"),
         collection_id=_raw(env, "IPS_COLLECTION_ID") or f"ips-{stage}",
         quality_filter=options.quality_filter,
+        data_key=data_key,
+        data_keys_old=_raw(env, "IPS_DATA_KEYS_OLD"),
+        key_file=_raw(env, "IPS_DATA_KEY_FILE") or str(crypto.default_key_file(env)),
     )
     return Settings(
         stage=stage,
@@ -136,10 +145,3 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_matches=_whole_number(env, "IPS_MAX_MATCHES", Settings.max_matches, 100) or 1,
         enrolment=enrolment,
     )
-
-
-def _default_db_path(env: Mapping[str, str]) -> str:
-    """$XDG_DATA_HOME/ips/enrolments.sqlite3 (~/.local/share by default):
-    outside the repository, so a checkout never carries biometric data."""
-    base = _raw(env, "XDG_DATA_HOME") or os.path.join("~", ".local", "share")
-    return os.path.expanduser(os.path.join(base, "ips", "enrolments.sqlite3"))

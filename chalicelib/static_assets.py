@@ -1,7 +1,8 @@
 """Serves the verification web page (chalicelib/static/) from the app itself.
 
 Only the files named in ASSETS are served: the name is looked up in a fixed
-table, never joined to a path, so no request can reach another file. All
+table, never joined to a path, so no request can reach another file. The
+page's script is ES modules under static/js/, each listed here. All
 assets are text and are returned as str bodies with explicit content types:
 API Gateway passes str bodies through untouched, while bytes bodies would need
 binary media types. The page loads its script and style by relative URL, so it
@@ -22,10 +23,28 @@ from chalicelib.responses import error_response, read_text, text_headers
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
-# name -> content type: the whitelist of what GET /static/{name} serves.
+JS = "application/javascript; charset=utf-8"
+# path under static/ -> content type: the allow-list of what GET
+# /static/{name} and /static/js/{name} serve. A new page module is one line.
 ASSETS: dict[str, str] = {
-    "app.js": "application/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
+    **{
+        f"js/{module}.js": JS
+        for module in (
+            "camera",
+            "capture",
+            "check",
+            "config",
+            "document",
+            "dom",
+            "images",
+            "main",
+            "messages",
+            "request",
+            "result",
+            "state",
+        )
+    },
 }
 PAGE = "index.html"
 PAGE_TYPE = "text/html; charset=utf-8"
@@ -61,10 +80,12 @@ def page_response(request_id: str | None = None) -> Response:
     return Response(body=html, status_code=200, headers=headers)
 
 
-def asset_response(name: str, request_id: str) -> Response:
-    content_type = ASSETS.get(name)
+def asset_response(name: str, request_id: str, folder: str = "") -> Response:
+    # name is one path segment: an encoded "/" in it ("js%2Fmain.js") is refused.
+    path = f"{folder}/{name}" if folder else name
+    content_type = None if "/" in name else ASSETS.get(path)
     if content_type is None:
         return error_response(errors.not_found(), request_id)
     return Response(
-        body=_read(name), status_code=200, headers=text_headers(content_type, request_id)
+        body=_read(path), status_code=200, headers=text_headers(content_type, request_id)
     )

@@ -43,6 +43,12 @@ PLANTED = 100
 # labelled set's genuine pairs are 0.2-0.5); search threshold as the local stage.
 PLANTED_DISTANCE = 0.40
 MODEL = "bench-model"
+TENANT = "bench"
+# The store seals descriptors (AES-GCM); a fixed key, since build and measure
+# run in separate processes. Loading pays one decryption a face.
+from chalicelib.core.crypto import Sealer, StaticKeys  # noqa: E402
+
+SEALER = Sealer(StaticKeys(bytes(range(32))))
 
 
 def _unit(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -59,9 +65,10 @@ def build(path: Path, size: int, seed: int) -> None:
     """The store's schema (created by the store itself), then bulk rows."""
     from chalicelib.engines import local as engine
     from chalicelib.enrolment.sqlite import SqliteStore
+    from chalicelib.enrolment.sqlite_schema import aad
 
     SqliteStore(str(path), MODEL, engine.similarity_from_distance,
-                engine.distance_from_similarity)
+                engine.distance_from_similarity, sealer=SEALER)
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA synchronous = OFF")  # a bulk load, not the service's writes
     conn.execute("BEGIN")
@@ -69,12 +76,14 @@ def build(path: Path, size: int, seed: int) -> None:
     for index, start in enumerate(range(0, size, CHUNK)):
         n = min(CHUNK, size - start)
         vectors = _chunk(seed, index, n)
-        conn.executemany("INSERT INTO subjects (id, subject_id, created_at) VALUES (?, ?, ?)",
-                         ((start + i + 1, f"s{start + i}", now) for i in range(n)))
+        conn.executemany("INSERT INTO subjects (id, tenant_id, subject_id, created_at) "
+                         "VALUES (?, ?, ?, ?)",
+                         ((start + i + 1, TENANT, f"s{start + i}", now) for i in range(n)))
         conn.executemany(
             "INSERT INTO faces (subject, descriptor, model_version, enrolled_at) "
             "VALUES (?, ?, ?, ?)",
-            ((start + i + 1, vectors[i].tobytes(), MODEL, now) for i in range(n)))
+            ((start + i + 1, SEALER.seal(vectors[i].tobytes(), aad(TENANT, f"s{start + i}", MODEL)),
+              MODEL, now) for i in range(n)))
     conn.execute("COMMIT")
     conn.close()
 
@@ -117,7 +126,7 @@ def measure(path: Path, size: int, seed: int, queries: int, enrolments: int,
     rss_before, _ = _rss_mb()
     start, cpu = time.perf_counter(), time.process_time()
     store = SqliteStore(str(path), MODEL, engine.similarity_from_distance,
-                        engine.distance_from_similarity)
+                        engine.distance_from_similarity, sealer=SEALER)
     load_s, load_cpu_s = time.perf_counter() - start, time.process_time() - cpu
     rss_loaded, _ = _rss_mb()
     assert len(store) == size
@@ -126,10 +135,10 @@ def measure(path: Path, size: int, seed: int, queries: int, enrolments: int,
     probes = [Probe(None, tuple(map(float, v))) for v in _unit(rng, queries)]  # type: ignore[arg-type]
     plants = planted(size, seed)
     timings, baseline = [], []
-    matrix = store._matrix  # the baseline reads the same blocks
+    matrix = store._matrices[TENANT]  # the baseline reads the same blocks
     for probe in probes + [Probe(None, tuple(map(float, q))) for _, q in plants]:  # type: ignore[arg-type]
         t0 = time.perf_counter()
-        store.search(probe, threshold, 5)
+        store.search(TENANT, probe, threshold, 5)
         timings.append((time.perf_counter() - t0) * 1000)
         q = np.asarray(probe.descriptor, np.float32)
         t0 = time.perf_counter()
@@ -141,13 +150,13 @@ def measure(path: Path, size: int, seed: int, queries: int, enrolments: int,
 
     found = 0
     for row, query in plants:
-        matches = store.search(Probe(None, tuple(map(float, query))), threshold, 5)  # type: ignore[arg-type]
+        matches = store.search(TENANT, Probe(None, tuple(map(float, query))), threshold, 5)  # type: ignore[arg-type]
         found += any(m.subject_id == f"s{row}" for m in matches)
 
     t0 = time.perf_counter()
     for i in range(enrolments):
         v = _unit(np.random.default_rng([seed, 77, i]), 1)[0]
-        outcome = store.enrol(f"new{i}", Probe(None, tuple(map(float, v))), threshold, 5)  # type: ignore[arg-type]
+        outcome = store.enrol(TENANT, f"new{i}", Probe(None, tuple(map(float, v))), threshold, 5)  # type: ignore[arg-type]
         assert outcome.enrolled
     enrol_s = time.perf_counter() - t0
     rss_end, rss_peak = _rss_mb()

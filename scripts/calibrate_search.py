@@ -44,6 +44,8 @@ THRESHOLDS = (30, 35, 40, 45, 50, 55, 58, 60, 63.5, 65, 70, 75, 80)
 TARGET_GENUINE, TARGET_IMPOSTOR = 0.98, 0.005
 
 
+TENANT = "calibration"
+
 def describe_all(rows: list[tuple[Path, str]]) -> tuple[dict[Path, tuple[float, ...]], dict]:
     engine = ps.local_engine()
     descriptors, rejected = {}, defaultdict(int)
@@ -88,16 +90,19 @@ def main(argv: list[str] | None = None) -> int:
     from chalicelib.enrolment.sqlite import SqliteStore
 
     with tempfile.TemporaryDirectory(prefix="ips-calibrate-") as tmp:
+        from chalicelib.core.crypto import Sealer, StaticKeys, new_key_text, parse_key
+
         store = SqliteStore(str(Path(tmp) / "gallery.sqlite3"), engine.MODEL_VERSION,
-                            engine.similarity_from_distance, engine.distance_from_similarity)
+                            engine.similarity_from_distance, engine.distance_from_similarity,
+                            sealer=Sealer(StaticKeys(parse_key(new_key_text()))))
         subject = {identity: re.sub(r"[^A-Za-z0-9_.-]", "-", identity) for identity in enrolled}
         for identity, path in enrolled.items():
-            assert store.enrol(subject[identity], Probe(None, descriptors[path]),  # type: ignore[arg-type]
+            assert store.enrol(TENANT, subject[identity], Probe(None, descriptors[path]),  # type: ignore[arg-type]
                                100.0, 5).enrolled
         # Every submission's similarity to every enrolled subject (threshold 0).
         scores = []
         for path, identity in submissions:
-            matches = store.search(Probe(None, descriptors[path]), 0.0, len(enrolled))  # type: ignore[arg-type]
+            matches = store.search(TENANT, Probe(None, descriptors[path]), 0.0, len(enrolled))  # type: ignore[arg-type]
             scores.append((identity, {m.subject_id: m.similarity for m in matches}))
         genuine = [s.get(subject[i], 0.0) for i, s in scores]
         impostor = [sim for i, s in scores for sid, sim in s.items() if sid != subject[i]]
@@ -119,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         # The configured threshold, end to end through store.search's own filter.
         flagged = wrong = 0
         for path, identity in submissions:
-            found = {m.subject_id for m in store.search(Probe(None, descriptors[path]),  # type: ignore[arg-type]
+            found = {m.subject_id for m in store.search(TENANT, Probe(None, descriptors[path]),  # type: ignore[arg-type]
                                                         configured, len(enrolled))}
             flagged += subject[identity] in found
             wrong += len(found - {subject[identity]})

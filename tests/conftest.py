@@ -7,6 +7,9 @@ import pytest
 from chalice.test import Client
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+# The local store's key for every test and every server a test starts, so no
+# test writes a generated key under the user's ~/.config (core/crypto.py).
+os.environ.setdefault("IPS_DATA_KEY", "aXBzLXRlc3QtZGF0YS1rZXktMzItYnl0ZXMtbG9uZyE=")
 
 from app import app
 from tests.support.images import b64, image_bytes

@@ -34,7 +34,11 @@ def store_for(settings: Settings) -> EnrolmentStore:
     from chalicelib.enrolment.rekognition import RekognitionStore
 
     # Cheap to build: the client it wraps is the process's one (chalicelib.aws).
-    return RekognitionStore(settings.enrolment, client=aws.client("rekognition"))
+    return RekognitionStore(
+        settings.enrolment,
+        client=aws.client("rekognition"),
+        index_client=aws.client("rekognition-index"),
+    )
 
 
 def _local_store(options: StoreOptions) -> EnrolmentStore:
@@ -44,11 +48,21 @@ def _local_store(options: StoreOptions) -> EnrolmentStore:
             from chalicelib.enrolment.sqlite import SqliteStore
         except ImportError:
             raise errors.engine_unavailable() from None
+        from chalicelib.core import crypto
+
+        keys = crypto.local_keys(
+            {
+                "IPS_DATA_KEY": options.data_key,
+                "IPS_DATA_KEYS_OLD": options.data_keys_old,
+                "IPS_DATA_KEY_FILE": options.key_file,
+            }
+        )
         return SqliteStore(
             options.db_path,
             engine.MODEL_VERSION,
             engine.similarity_from_distance,
             engine.distance_from_similarity,
+            sealer=crypto.Sealer(keys),
         )
 
     return _local_stores.get(options, build)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import time
 from typing import Any
@@ -11,7 +12,7 @@ from waitress import wasyncore
 
 from chalicelib import admission
 from chalicelib.logs import add_sink, frames, log_event
-from chalicelib.serve.gateway import State, load_app
+from chalicelib.serve.gateway import State, edge_settings, load_app
 from chalicelib.serve.logs import configure_logging
 from chalicelib.serve.metrics import Metrics
 from chalicelib.serve.settings import ServerSettings, settings_from_env
@@ -55,14 +56,22 @@ def run(settings: ServerSettings) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    app, config = load_app(settings.stage)  # applies the stage's settings first
+    try:
+        app, config = load_app(settings.stage)  # applies the stage's settings first
+        edge = edge_settings(settings.host, os.environ)
+    except ValueError as exc:
+        # A malformed setting, or keys missing off loopback: say which, and
+        # never listen. Our settings' messages name the variable, never a key.
+        configure_logging()
+        log_event("startup_refused", reason=str(exc))
+        return 2
     configure_logging()  # again: creating the Chalice app gave its logger a text handler
     if settings.preload_models:
         _preload(state)
     else:  # each worker loads its models on first use (the first verification pays)
         state.ready.set()
         state.metrics.ready.set(1)
-    server = build_server(settings, state, app, config)
+    server = build_server(settings, state, app, config, edge)
 
     limits = admission.admission().limits
     log_event(
@@ -77,6 +86,8 @@ def run(settings: ServerSettings) -> int:
         idle_timeout_s=settings.idle_timeout_s,
         receive_timeout_s=settings.receive_timeout_s,
         drain_timeout_s=settings.drain_timeout_s,
+        allowed_hosts=sorted(edge.allowed_hosts),
+        metrics="open (loopback, no keys)" if edge.metrics_open else "key required",
     )
     loop_map = server._map
     while not state.stopping.is_set():

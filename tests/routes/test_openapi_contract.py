@@ -53,7 +53,9 @@ def _documented_codes():
         if "$ref" in response:
             response = responses[response["$ref"].rsplit("/", 1)[-1]]
         schema = response.get("content", {}).get("application/json", {}).get("schema", {})
-        for part in schema.get("allOf", []):
+        # an error schema is allOf [Error, {code enum}], or anyOf such and API Gateway's
+        alternatives = [schema, *schema.get("anyOf", [])]
+        for part in (p for alt in alternatives for p in alt.get("allOf", [])):
             enum = part.get("properties", {}).get("code", {}).get("enum")
             if enum:
                 documented.setdefault(int(status), set()).update(enum)
@@ -182,7 +184,8 @@ def test_preflight_conforms(dev_client, openapi, stage_env):
 
 
 @pytest.mark.parametrize("path, status", [
-    ("/", 200), ("/static/app.js", 200), ("/static/style.css", 200),
+    ("/", 200), ("/static/js/main.js", 200), ("/static/style.css", 200),
+    ("/static/js/messages.js", 200), ("/static/app.js", 404), ("/static/js/nope.js", 404),
     ("/static/nope.txt", 404), ("/static/..%2Fapp.py", 404),
 ])
 def test_web_page_routes_conform(dev_client, openapi, path, status):

@@ -64,11 +64,11 @@ def open_page(browser, url, viewport=(1280, 900), **context_args):
     # turns interception on asynchronously and can miss a chooser opened by a
     # key press right after it.
     page.on("filechooser", lambda chooser: None)
-    # goto waits for "load", which comes after the deferred app.js has run.
+    # goto waits for "load", which comes after the page's modules (deferred) have run.
     # (The page's CSP forbids eval, so the tests wait on selectors, not on
     # wait_for_function polling.)
     page.goto(url)
-    assert page.evaluate("typeof window.ips") == "object", "app.js did not run"
+    assert page.evaluate("typeof window.ips") == "object", "the page's script (static/js/main.js) did not run"
     return context, page
 
 

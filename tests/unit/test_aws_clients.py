@@ -36,3 +36,11 @@ def test_override_restores_the_previous_client_even_on_error():
         assert aws.client("rekognition") is stand_in
         raise RuntimeError("boom")
     assert aws.client("rekognition") is original
+
+
+def test_index_faces_is_never_retried():
+    """A retried IndexFaces after a lost answer would index the face twice."""
+    index = aws.client("rekognition-index")
+    assert index.meta.service_model.service_name == "rekognition"
+    assert index.meta.config.retries["total_max_attempts"] == 1
+    assert index is not aws.client("rekognition")

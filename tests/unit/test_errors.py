@@ -9,7 +9,8 @@ from chalicelib.errors import STATUS, ApiError, Code
 
 SAMPLE_ARGS = {"field": "dl", "count": 2, "width": 10, "height": 20, "message": "m",
                "challenge": "ApiKey", "path": "/ips", "allowed": "POST, OPTIONS",
-               "retry_after_s": 3, "expected": "a string"}
+               "retry_after_s": 3, "expected": "a string",
+               "scope": "verify"}
 CONSTRUCTORS = [f for name, f in inspect.getmembers(errors, inspect.isfunction)
                 if f.__module__ == errors.__name__ and not name.startswith("_")]
 
