@@ -27,21 +27,27 @@ def find_mrz_rows(bgr: np.ndarray) -> tuple[int, int] | None:
         return None
     scale = WORK_WIDTH / width
     grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-    grey = cv2.resize(grey, (WORK_WIDTH, max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+    grey = cv2.resize(
+        grey, (WORK_WIDTH, max(1, round(height * scale))), interpolation=cv2.INTER_AREA
+    )
     # Dark characters on a light background, then joined along the line.
-    blackhat = cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (13, 5)))
+    blackhat = cv2.morphologyEx(
+        grey, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (13, 5))
+    )
     gradient = np.absolute(cv2.Sobel(blackhat, cv2.CV_32F, 1, 0, ksize=-1))
     peak = float(gradient.max())
     if peak <= 0:
         return None
     gradient = (255 * gradient / peak).astype(np.uint8)
-    joined = cv2.morphologyEx(gradient, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (21, 3)))
+    joined = cv2.morphologyEx(
+        gradient, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (21, 3))
+    )
     _, mask = cv2.threshold(joined, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    mask = cv2.erode(mask, None, iterations=1)
+    mask = cv2.erode(mask, np.ones((3, 3), np.uint8), iterations=1)
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     lines = []
     for contour in contours:
-        x, y, w, h = cv2.boundingRect(contour)
+        _, y, w, h = cv2.boundingRect(contour)
         if w >= MIN_SPAN * WORK_WIDTH and w >= MIN_ASPECT * max(h, 1):
             lines.append((y, y + h))
     if not lines:
