@@ -31,7 +31,7 @@ dev: $(STAMP)
 	$(BIN)/chalice local --stage local --host $(HOST) --port $(PORT) $(RUN_FLAGS)
 
 load-test: $(STAMP)
-	$(BIN)/python -m scripts.load_test
+	$(BIN)/python -m scripts.perf.load_test
 
 test: $(STAMP) e2e-deps fonts
 	$(BIN)/python -m pytest -q tests
@@ -64,24 +64,24 @@ fonts:
 # the degradation sweep (docs/offline-engine.md; needs ../shared/faces), then
 # document reading.
 bench: $(STAMP) fonts
-	$(BIN)/python -m scripts.bench_engine
-	$(BIN)/python -m scripts.bench_quality
-	$(BIN)/python -m scripts.bench_documents
+	$(BIN)/python -m scripts.perf.bench_engine
+	$(BIN)/python -m scripts.eval.bench_quality
+	$(BIN)/python -m scripts.perf.bench_documents
 
 # Document reading alone: accuracy on ../shared/documents and a synthetic
 # set, reading latency, POST /ips with and without reading.
 bench-documents: $(STAMP) fonts
-	$(BIN)/python -m scripts.bench_documents
+	$(BIN)/python -m scripts.perf.bench_documents
 
 # A labelled synthetic set on disk (images + manifest.csv) to look at.
 synth-documents: $(STAMP) fonts
-	$(BIN)/python -m scripts.synth_documents --out artifacts/synthetic-documents
+	$(BIN)/python -m scripts.eval.synth_documents --out artifacts/synthetic-documents
 
 bench-handler: $(STAMP)
-	$(BIN)/python -m scripts.bench_handler
+	$(BIN)/python -m scripts.perf.bench_handler
 
 openapi: $(STAMP)
-	$(BIN)/python -m scripts.build_openapi
+	$(BIN)/python -m scripts.ops.build_openapi
 
 fuzz: $(STAMP)
 	SCHEMATHESIS_MAX_EXAMPLES=500 $(BIN)/python -m pytest -q -s tests/system/test_schemathesis.py
@@ -98,26 +98,26 @@ package: $(STAMP)
 # tenant of the stage's SSM mapping, else "default").
 TENANT_ARGS = $(foreach t,$(TENANTS),--tenant $(t))
 provision: $(STAMP)
-	$(BIN)/python -m scripts.provision_collection --stage $(STAGE) $(TENANT_ARGS)
-	$(BIN)/python -m scripts.provision_records --stage $(STAGE)
+	$(BIN)/python -m scripts.ops.provision_collection --stage $(STAGE) $(TENANT_ARGS)
+	$(BIN)/python -m scripts.ops.provision_records --stage $(STAGE)
 
 # Unassociated faces and empty users left by interrupted enrolments, per
 # tenant collection (chalicelib/enrolment/rekognition.py; run it daily).
 reconcile: $(STAMP)
-	$(BIN)/python -m scripts.reconcile_collections --stage $(STAGE) $(TENANT_ARGS)
+	$(BIN)/python -m scripts.ops.reconcile_collections --stage $(STAGE) $(TENANT_ARGS)
 
 # Every audit trail under IPS_DATA_DIR (docs/records.md); ANCHOR=heads.jsonl
-# also checks an earlier export (python -m scripts.verify_audit --export-heads).
+# also checks an earlier export (python -m scripts.ops.verify_audit --export-heads).
 verify-audit: $(STAMP)
-	$(BIN)/python -m scripts.verify_audit $(if $(ANCHOR),--anchor $(ANCHOR))
+	$(BIN)/python -m scripts.ops.verify_audit $(if $(ANCHOR),--anchor $(ANCHOR))
 
 # Enrolment search: synthetic scale benchmark, and the threshold calibration
 # on ../shared/faces (docs/enrolment.md).
 bench-search: $(STAMP)
-	$(BIN)/python -m scripts.bench_search
+	$(BIN)/python -m scripts.perf.bench_search
 
 calibrate-search: $(STAMP)
-	$(BIN)/python -m scripts.calibrate_search
+	$(BIN)/python -m scripts.eval.calibrate_search
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

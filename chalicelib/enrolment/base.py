@@ -1,7 +1,7 @@
 """The enrolment-store interface: the faces of enrolled subjects, searched
 for duplicates (one face enrolled under several customer ids).
 
-Two implementations, picked per stage by ``store_for`` (``__init__.py``):
+Two implementations, picked per stage by the composition root (chalicelib/backends.py):
 
 - ``sqlite.SqliteStore`` (local stage): 128-d descriptors from the offline
   engine in a SQLite file, searched exactly in memory;
@@ -13,7 +13,7 @@ engine's 0-100 scale, like ``/ips``.
 
 Usage::
 
-    store = store_for(settings)
+    store = backends.services().store()
     outcome = store.enrol("acme", "customer-42", Probe(image, descriptor), threshold=60, limit=5)
     if outcome.duplicates: ...            # nothing was stored
     store.search("acme", Probe(image, descriptor), threshold=60, limit=5)
@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from chalicelib.engines.base import Image
+from chalicelib.imaging.image import Image
 
 # Customer ids: letters, digits and "_.-", starting with a letter or digit, at
 # most 64 characters. The alphabet is a subset of what Rekognition accepts in
@@ -101,22 +101,6 @@ class SubjectInfo:
                 {"enrolled_at": f.enrolled_at, "model_version": f.model_version} for f in self.faces
             ],
         }
-
-
-@dataclass(frozen=True)
-class StoreOptions:
-    """Stage settings a store needs (chalicelib/settings.py)."""
-
-    db_path: str = "~/.local/share/ips/enrolments.sqlite3"  # local stage: SQLite file
-    # Cloud stages: the prefix of the tenants' Rekognition collections,
-    # "<collection_id>-<tenant id>" (enrolment/rekognition.py).
-    collection_id: str = "ips-local"
-    quality_filter: str = "AUTO"  # Rekognition QualityFilter for IndexFaces / search
-    # Local stage: the descriptors' key (chalicelib/core/crypto.py local_keys):
-    # IPS_DATA_KEY, IPS_DATA_KEYS_OLD, else the key file.
-    data_key: str = field(default="", repr=False)
-    data_keys_old: str = field(default="", repr=False)
-    key_file: str = ""
 
 
 class EnrolmentStore(Protocol):

@@ -59,17 +59,17 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib import errors
+from chalicelib.config.settings import StoreOptions
+from chalicelib.core import errors
+from chalicelib.core.logs import log_event
 from chalicelib.enrolment.base import (
     Enrolment,
     FaceInfo,
     Match,
     Probe,
-    StoreOptions,
     SubjectInfo,
     best_per_subject,
 )
-from chalicelib.logs import log_event
 
 # SearchFacesByImage returns faces, not subjects: ask for enough faces that a
 # subject's own several faces cannot crowd out `limit` other subjects.

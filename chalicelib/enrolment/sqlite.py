@@ -62,13 +62,12 @@ from pathlib import Path
 
 import numpy as np
 
-from chalicelib import errors
-from chalicelib.core import datadir
+from chalicelib.core import datadir, errors
 from chalicelib.core.crypto import Sealer, SealError
+from chalicelib.core.logs import log_event
 from chalicelib.enrolment import sqlite_schema as schema
 from chalicelib.enrolment.base import Enrolment, FaceInfo, Match, Probe, SubjectInfo
 from chalicelib.enrolment.matrix import BLOCK_ROWS, DIM, Matrix
-from chalicelib.logs import log_event
 
 DESCRIPTOR_BYTES = DIM * 4
 # SQLite primary result codes (exc.sqlite_errorcode & 0xff)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
 from chalicelib.core.crypto import Sealer
-from chalicelib.logs import log_event
+from chalicelib.core.logs import log_event
 
 SCHEMA_VERSION = 2
 

@@ -27,9 +27,10 @@ from chalice.local import (
     RouteMatcher,
 )
 
-from chalicelib import admission, errors
-from chalicelib.errors import ApiError
-from chalicelib.logs import frames, log_event
+from chalicelib.core import errors
+from chalicelib.core.errors import ApiError
+from chalicelib.core.logs import frames, log_event
+from chalicelib.flows import admission
 from chalicelib.serve import edge
 from chalicelib.serve.metrics import Metrics
 

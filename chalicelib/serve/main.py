@@ -10,8 +10,8 @@ from typing import Any
 
 from waitress import wasyncore
 
-from chalicelib import admission
-from chalicelib.logs import add_sink, frames, log_event
+from chalicelib.core.logs import add_sink, frames, log_event
+from chalicelib.flows import admission
 from chalicelib.serve.gateway import State, edge_settings, load_app
 from chalicelib.serve.logs import configure_logging
 from chalicelib.serve.metrics import Metrics
@@ -25,14 +25,12 @@ def _preload(state: State) -> None:
     stall every connection for as long (seconds on a busy machine): until
     they are loaded, connections are refused instead, and /health/ready is
     200 from the first answer on."""
-    from chalicelib.settings import load_settings
+    from chalicelib import backends
 
     start = time.perf_counter()
     try:
-        if load_settings().engine == "local":
-            from chalicelib.engines.local import preload
-
-            workers = preload()
+        workers = backends.preload(backends.root().settings())
+        if workers is not None:
             log_event(
                 "models_loaded", workers=workers, ms=round((time.perf_counter() - start) * 1000, 1)
             )

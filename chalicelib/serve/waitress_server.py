@@ -14,10 +14,11 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask, WSGITask
 from waitress.utilities import Error as WaitressError
 
-from chalicelib import admission, errors
-from chalicelib.errors import ApiError
-from chalicelib.limits import MAX_BODY_BYTES
-from chalicelib.logs import log_event
+from chalicelib.core import errors
+from chalicelib.core.errors import ApiError
+from chalicelib.core.limits import MAX_BODY_BYTES
+from chalicelib.core.logs import log_event
+from chalicelib.flows import admission
 from chalicelib.serve.gateway import (
     EdgeSettings,
     GatewayApp,

@@ -39,7 +39,7 @@ RATIOS = (0.4, 0.55, 0.7)
 
 def seen_faces(data: bytes):
     """(counted detections, their SeenFace) as the engine sees a selfie."""
-    from chalicelib.engines import local as engine
+    from chalicelib.faces.local import engine
     from chalicelib.faces.bystanders import SeenFace, cut_by_frame
 
     models = engine._models()
@@ -60,7 +60,7 @@ def _jpeg(img: PILImage.Image) -> bytes:
 
 def _face_crop(data: bytes) -> tuple[PILImage.Image, float] | None:
     """A person's face with some margin, and the face's width in the crop."""
-    from chalicelib.engines import local as engine
+    from chalicelib.faces.local import engine
 
     img, _ = engine.decode(data)
     found = engine.select_faces(engine.find_faces(engine._models(), img, "selfie"))
@@ -102,7 +102,7 @@ def _paste(base: PILImage.Image, main_box, face: PILImage.Image, face_w: float, 
 
 
 def main() -> None:
-    from chalicelib.engines import local as engine
+    from chalicelib.faces.local import engine
     from chalicelib.faces.bystanders import BLUR_RATIO, CUT_MARGIN, SMALL_RATIO, presenting
 
     if not FACES.exists():

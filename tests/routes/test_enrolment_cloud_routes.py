@@ -14,7 +14,7 @@ from chalice.test import Client
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 from app import app
-from chalicelib import aws
+from chalicelib.aws import clients as aws
 from tests.support.fresh_python import run_python
 from tests.support.images import b64, image_bytes
 
@@ -123,12 +123,12 @@ import json, sys, boto3
 from botocore.stub import ANY, Stubber
 from chalice.test import Client
 from app import app
-from chalicelib import aws
+from chalicelib.aws import clients as aws
 from tests.support.images import b64, image_bytes
 client = boto3.client("rekognition", aws_access_key_id="x", aws_secret_access_key="x")
-aws._clients["rekognition"] = aws._clients["rekognition-index"] = client
 box = {"BoundingBox": {"Left": .3, "Top": .2, "Width": .3, "Height": .4}, "Confidence": 99.9}
-with Stubber(client) as stub, Client(app, stage_name="dev") as http:
+with aws.override("rekognition", client), aws.override("rekognition-index", client), \
+        Stubber(client) as stub, Client(app, stage_name="dev") as http:
     stub.add_response("compare_faces", {"SourceImageFace": box, "UnmatchedFaces": [],
                                         "FaceMatches": [{"Similarity": 99.0, "Face": box}]})
     stub.add_response("search_faces_by_image", {"FaceMatches": []})

@@ -110,11 +110,13 @@ def test_sam_template_passes_cfn_lint(package):
 
 
 def _local_engine_imports():
-    """Top-level packages chalicelib/engines/local.py imports, beyond the
-    standard library, Pillow and our own code: its heavy dependencies."""
-    tree = ast.parse((ROOT / "chalicelib" / "engines" / "local.py").read_text(encoding="utf-8"))
+    """Top-level packages the offline face engine (chalicelib/faces/local/)
+    imports, beyond the standard library, Pillow and our own code: its heavy
+    dependencies."""
     names = set()
-    for node in ast.walk(tree):
+    files = sorted((ROOT / "chalicelib" / "faces" / "local").glob("*.py"))
+    nodes = [node for path in files for node in ast.walk(ast.parse(path.read_text("utf-8")))]
+    for node in nodes:
         if isinstance(node, ast.Import):
             names |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:

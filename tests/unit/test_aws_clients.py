@@ -2,13 +2,14 @@
 configuration, and overrides that always restore the previous client."""
 import pytest
 
-from chalicelib import aws
+from chalicelib.aws import clients as aws
 
 
 @pytest.fixture(autouse=True)
 def fresh_clients(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setattr(aws, "_clients", {})
+    with aws.fresh():
+        yield
 
 
 def test_one_client_per_service():

@@ -9,10 +9,11 @@ enrolments of one face racing under two ids."""
 import pytest
 from botocore.stub import ANY, Stubber
 
-from chalicelib.engines.base import Image
-from chalicelib.enrolment.base import Match, Probe, StoreOptions
+from chalicelib.config.settings import StoreOptions
+from chalicelib.core.errors import ApiError
+from chalicelib.enrolment.base import Match, Probe
 from chalicelib.enrolment.rekognition import DELETE_ATTEMPTS, ORPHAN_GRACE_S, RekognitionStore
-from chalicelib.errors import ApiError
+from chalicelib.imaging.image import Image
 from tests.support.rekognition_stub import fake_client
 
 PREFIX = "ips-test"

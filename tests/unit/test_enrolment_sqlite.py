@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 from chalicelib.core.crypto import Sealer, StaticKeys
-from chalicelib.engines import local as local_engine
+from chalicelib.core.errors import ApiError
 from chalicelib.enrolment.base import Probe
 from chalicelib.enrolment.sqlite import SqliteStore
-from chalicelib.errors import ApiError
+from chalicelib.faces.local import engine as local_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = local_engine.MODEL_VERSION
@@ -301,7 +301,7 @@ CHILD = """
 import sys
 import numpy as np
 from chalicelib.core.crypto import Sealer, StaticKeys
-from chalicelib.engines import local as local_engine
+from chalicelib.faces.local import engine as local_engine
 from chalicelib.enrolment.base import Probe
 from chalicelib.core.crypto import Sealer, StaticKeys
 from chalicelib.enrolment.sqlite import SqliteStore

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from chalicelib.core.crypto import Sealer, StaticKeys
-from chalicelib.errors import ApiError
+from chalicelib.core.errors import ApiError
 from tests.unit.test_enrolment_sqlite import (
     LIMIT,
     MODEL,

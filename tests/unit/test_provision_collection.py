@@ -6,7 +6,7 @@ import json
 import pytest
 from botocore.stub import Stubber
 
-from scripts.provision_collection import collection_id_for, provision
+from scripts.ops.provision_collection import collection_id_for, provision
 from tests.support.rekognition_stub import fake_client
 
 DESCRIBED = {"FaceCount": 0, "UserCount": 0, "FaceModelVersion": "7.0",
@@ -66,7 +66,7 @@ def test_collection_ids_match_the_stage_policies(tmp_path):
 
 
 def test_tenants_come_from_the_ssm_names_only(stub):
-    from scripts.provision_collection import tenants_from_ssm
+    from scripts.ops.provision_collection import tenants_from_ssm
     with Stubber(fake_client("ssm")) as ssm:
         ssm.add_response("get_parameters_by_path", {
             "Parameters": [{"Name": "/ips/prod/tenants/globex"}], "NextToken": "n"},
@@ -80,5 +80,5 @@ def test_tenants_come_from_the_ssm_names_only(stub):
 
 
 def test_given_tenants_win():
-    from scripts.provision_collection import stage_tenants
+    from scripts.ops.provision_collection import stage_tenants
     assert stage_tenants("prod", ["b", "a", "b"]) == ["a", "b"]

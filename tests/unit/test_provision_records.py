@@ -9,7 +9,7 @@ import pytest
 from moto import mock_aws
 
 from chalicelib.records.dynamodb import table_definition
-from scripts.provision_records import provision, table_for
+from scripts.ops.provision_records import provision, table_for
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,7 +17,7 @@ from chalicelib.records.dynamodb import DynamoRecordStore
 from chalicelib.records.model import EventType, Kind, Status
 from chalicelib.records.service import Records, SessionError
 from chalicelib.records.sqlite import SqliteRecordStore
-from scripts.verify_audit import main as verify_audit
+from scripts.ops.verify_audit import main as verify_audit
 
 OUTCOME = {"decision": "match", "similarity": 97.31, "threshold": 80.0, "review_floor": 63.5,
            "engine": "local", "reasons": [], "faces_in_selfie": 1,
@@ -56,7 +56,7 @@ def records(request, tmp_path, clock, monkeypatch) -> Records:
     import boto3
     from moto import mock_aws
 
-    from scripts.provision_records import provision
+    from scripts.ops.provision_records import provision
 
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(name, "testing")
