@@ -39,8 +39,8 @@ RATIOS = (0.4, 0.55, 0.7)
 
 def seen_faces(data: bytes):
     """(counted detections, their SeenFace) as the engine sees a selfie."""
-    from chalicelib.faces.local import engine
     from chalicelib.faces.bystanders import SeenFace, cut_by_frame
+    from chalicelib.faces.local import engine
 
     models = engine._models()
     img, _ = engine.decode(data)
@@ -102,8 +102,8 @@ def _paste(base: PILImage.Image, main_box, face: PILImage.Image, face_w: float, 
 
 
 def main() -> None:
-    from chalicelib.faces.local import engine
     from chalicelib.faces.bystanders import BLUR_RATIO, CUT_MARGIN, SMALL_RATIO, presenting
+    from chalicelib.faces.local import engine
 
     if not FACES.exists():
         print(f"no {FACES}: nothing to calibrate on")
