@@ -1,5 +1,6 @@
 """ips: ID + Selfie identity verification. Routes only; the logic is in chalicelib."""
 
+import os
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -154,7 +155,11 @@ def openapi_document() -> Response:
 # key is involved here and none is ever put in the page.
 @app.route("/", methods=["GET"])
 def web_page() -> Response:
-    return static_assets.page_response(_request_id())
+    # Cloud stages: the liveness island streams to Rekognition in the
+    # function's region (the page's CSP names that endpoint, nothing wider).
+    cloud = load_settings().engine != "local"
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    return static_assets.page_response(_request_id(), region if cloud else None)
 
 
 @app.route("/static/{name}", methods=["GET"])
@@ -165,3 +170,12 @@ def web_asset(name: str) -> Response:
 @app.route("/static/js/{name}", methods=["GET"])
 def web_script(name: str) -> Response:
     return static_assets.asset_response(name, _request_id(), folder="js")
+
+
+# The Face Liveness island's bundle, WASM and model (issue 20, docs/web-page.md).
+app.api.binary_types.append(static_assets.WASM)
+
+
+@app.route("/static/liveness/{name}", methods=["GET"])
+def web_liveness(name: str) -> Response:
+    return static_assets.asset_response(name, _request_id(), folder="liveness")
