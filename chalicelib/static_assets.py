@@ -41,6 +41,7 @@ ASSETS: dict[str, str] = {
             "document",
             "dom",
             "images",
+            "liveness",
             "main",
             "messages",
             "request",
