@@ -16,7 +16,7 @@ REQS   := requirements.txt requirements-dev.txt requirements-local.txt requireme
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run dev load-test test check lint e2e-deps e2e fonts liveness bench bench-handler bench-documents \
-	synth-documents bench-search calibrate-search package provision openapi fuzz clean
+	synth-documents bench-search calibrate-search package provision reconcile verify-audit openapi fuzz clean
 
 $(STAMP): $(REQS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,7 +42,7 @@ dev: $(STAMP) $(LIVENESS)
 	$(BIN)/chalice local --stage local --host $(HOST) --port $(PORT) $(RUN_FLAGS)
 
 load-test: $(STAMP)
-	$(BIN)/python -m scripts.load_test
+	$(BIN)/python -m scripts.perf.load_test
 
 test: $(STAMP) $(LIVENESS) e2e-deps fonts
 	$(BIN)/python -m pytest -q tests
@@ -75,24 +75,24 @@ fonts:
 # the degradation sweep (docs/offline-engine.md; needs ../shared/faces), then
 # document reading.
 bench: $(STAMP) fonts
-	$(BIN)/python -m scripts.bench_engine
-	$(BIN)/python -m scripts.bench_quality
-	$(BIN)/python -m scripts.bench_documents
+	$(BIN)/python -m scripts.perf.bench_engine
+	$(BIN)/python -m scripts.eval.bench_quality
+	$(BIN)/python -m scripts.perf.bench_documents
 
 # Document reading alone: accuracy on ../shared/documents and a synthetic
 # set, reading latency, POST /ips with and without reading.
 bench-documents: $(STAMP) fonts
-	$(BIN)/python -m scripts.bench_documents
+	$(BIN)/python -m scripts.perf.bench_documents
 
 # A labelled synthetic set on disk (images + manifest.csv) to look at.
 synth-documents: $(STAMP) fonts
-	$(BIN)/python -m scripts.synth_documents --out artifacts/synthetic-documents
+	$(BIN)/python -m scripts.eval.synth_documents --out artifacts/synthetic-documents
 
 bench-handler: $(STAMP)
-	$(BIN)/python -m scripts.bench_handler
+	$(BIN)/python -m scripts.perf.bench_handler
 
 openapi: $(STAMP)
-	$(BIN)/python -m scripts.build_openapi
+	$(BIN)/python -m scripts.ops.build_openapi
 
 fuzz: $(STAMP)
 	SCHEMATHESIS_MAX_EXAMPLES=500 $(BIN)/python -m pytest -q -s tests/system/test_schemathesis.py
@@ -104,17 +104,31 @@ package: $(STAMP) $(LIVENESS)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) \
 	  --merge-template .chalice/collection-$(STAGE).json out/
 
-# The stage's Rekognition collection for `chalice deploy` (idempotent).
+# The stage's Rekognition collection and records table for `chalice deploy` (idempotent).
+# TENANTS="acme globex": only these tenants' collections (default: every
+# tenant of the stage's SSM mapping, else "default").
+TENANT_ARGS = $(foreach t,$(TENANTS),--tenant $(t))
 provision: $(STAMP)
-	$(BIN)/python -m scripts.provision_collection --stage $(STAGE)
+	$(BIN)/python -m scripts.ops.provision_collection --stage $(STAGE) $(TENANT_ARGS)
+	$(BIN)/python -m scripts.ops.provision_records --stage $(STAGE)
+
+# Unassociated faces and empty users left by interrupted enrolments, per
+# tenant collection (chalicelib/enrolment/rekognition.py; run it daily).
+reconcile: $(STAMP)
+	$(BIN)/python -m scripts.ops.reconcile_collections --stage $(STAGE) $(TENANT_ARGS)
+
+# Every audit trail under IPS_DATA_DIR (docs/records.md); ANCHOR=heads.jsonl
+# also checks an earlier export (python -m scripts.ops.verify_audit --export-heads).
+verify-audit: $(STAMP)
+	$(BIN)/python -m scripts.ops.verify_audit $(if $(ANCHOR),--anchor $(ANCHOR))
 
 # Enrolment search: synthetic scale benchmark, and the threshold calibration
 # on ../shared/faces (docs/enrolment.md).
 bench-search: $(STAMP)
-	$(BIN)/python -m scripts.bench_search
+	$(BIN)/python -m scripts.perf.bench_search
 
 calibrate-search: $(STAMP)
-	$(BIN)/python -m scripts.calibrate_search
+	$(BIN)/python -m scripts.eval.calibrate_search
 
 clean:
 	rm -rf $(VENV) out .pytest_cache web/node_modules chalicelib/static/liveness

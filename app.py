@@ -1,24 +1,23 @@
-"""ips: ID + Selfie identity verification. Routes only; the logic is in chalicelib."""
-
-import os
-import uuid
-from collections.abc import Callable
-from typing import Any
+"""ips: ID + Selfie identity verification. Routes only: each takes the
+Services of the composition root (chalicelib/backends.py) through the
+handler (chalicelib/http/handler.py), runs a flow (chalicelib/flows/) and
+turns its result into JSON (chalicelib/http/bodies.py)."""
 
 from chalice.app import Chalice, Request, Response
 
-from chalicelib import api_spec, auth, enrolment_flow, errors, static_assets
-from chalicelib.documents.service import read_request
-from chalicelib.errors import ApiError
-from chalicelib.responses import error_response
-from chalicelib.settings import Settings, load_settings
-from chalicelib.verification import internal_error, verify
+from chalicelib import backends
+from chalicelib.backends import Services
+from chalicelib.core import errors
+from chalicelib.flows import enrol as enrolment
+from chalicelib.flows import request as flow
+from chalicelib.flows.read_document import read_document
+from chalicelib.flows.search import search as search_faces
+from chalicelib.flows.verify import verify
+from chalicelib.http import api_spec, bodies, handler, static_assets
+from chalicelib.http.responses import error_response
 
 app = Chalice(app_name="ips")
-load_settings()  # a malformed stage setting fails the deployment's start-up, not a request
-
-# A route's work: (settings, request, request_id) -> (status, body).
-Action = Callable[[Settings, Request, str], tuple[int, Any]]
+backends.root().settings()  # a malformed stage setting fails the start-up, not a request
 
 
 def _request() -> Request:
@@ -28,43 +27,7 @@ def _request() -> Request:
 
 
 def _request_id() -> str:
-    context = _request().context or {}
-    return str(context.get("requestId") or uuid.uuid4())
-
-
-def _handle(action: Action, cors: bool = False) -> Response:
-    """The protected routes' frame: settings, CORS headers (browser-facing
-    routes), the built-in key check, then the action; an ApiError becomes
-    the API's JSON error, anything else an opaque 500 logged with its frames."""
-    request = _request()
-    request_id = _request_id()
-    cors_headers: dict[str, str] = {}
-    try:
-        settings = load_settings()
-        if cors:
-            cors_headers = auth.cors_headers(request.headers, settings.cors_origins)
-        auth.require_api_key(request.headers, settings.api_key_hashes, request_id)
-        status, body = action(settings, request, request_id)
-    except ApiError as error:
-        return error_response(error, request_id, cors_headers)
-    except Exception as exc:  # our bug: opaque 500, details only in the log
-        return error_response(internal_error(exc, request_id), request_id, cors_headers)
-    return Response(
-        body=body, status_code=status, headers={**cors_headers, "X-Request-Id": request_id}
-    )
-
-
-def _body(request: Request) -> tuple[bytes, str | None]:
-    raw = request.raw_body or b""
-    content_type = request.headers.get("content-type")
-    return raw.encode("utf-8") if isinstance(raw, str) else raw, content_type
-
-
-def _preflight() -> Response:
-    # The CORS preflight (chalicelib/auth.py): browsers send it without the
-    # API key, so it is not key-protected; it only answers with headers.
-    headers = auth.preflight_headers(_request().headers, load_settings().cors_origins)
-    return Response(body="", status_code=204, headers={**headers, "X-Request-Id": _request_id()})
+    return handler.request_id(_request())
 
 
 # Other methods get the API's JSON error (405 + Allow) rather than Chalice's
@@ -73,19 +36,21 @@ def _preflight() -> Response:
 OTHER_METHODS = ["GET", "HEAD", "PUT", "PATCH", "DELETE"]
 
 
-# --- Verification (chalicelib/verification.py) -------------------------------
+# --- Verification (chalicelib/flows/verify.py) -------------------------------
 # content_types="*/*" lets the handler answer a wrong Content-Type with the
 # API's own JSON error instead of Chalice's differently shaped one.
 @app.route("/ips", methods=["POST"], api_key_required=True, content_types=["*/*"])
 def ips() -> Response:
-    return _handle(
-        lambda settings, request, rid: (200, verify(*_body(request), settings, rid)), True
-    )
+    def action(services: Services, request: flow.Request) -> tuple[int, object]:
+        result = verify(services, request)
+        return 200, bodies.verification(result, services.settings, request.request_id)
+
+    return handler.handle(_request(), action, cors=True)
 
 
 @app.route("/ips", methods=["OPTIONS"])
 def ips_preflight() -> Response:
-    return _preflight()
+    return handler.preflight(_request())
 
 
 @app.route("/ips", methods=OTHER_METHODS, api_key_required=True, content_types=["*/*"])
@@ -97,14 +62,15 @@ def ips_wrong_method() -> Response:
 # The page shows the person what was read before the selfie step.
 @app.route("/documents", methods=["POST"], api_key_required=True, content_types=["*/*"])
 def documents() -> Response:
-    return _handle(
-        lambda settings, request, rid: (200, read_request(*_body(request), settings, rid)), True
-    )
+    def action(services: Services, request: flow.Request) -> tuple[int, object]:
+        return 200, bodies.document(read_document(services, request), request.request_id)
+
+    return handler.handle(_request(), action, cors=True)
 
 
 @app.route("/documents", methods=["OPTIONS"])
 def documents_preflight() -> Response:
-    return _preflight()
+    return handler.preflight(_request())
 
 
 @app.route("/documents", methods=OTHER_METHODS, api_key_required=True, content_types=["*/*"])
@@ -112,39 +78,44 @@ def documents_wrong_method() -> Response:
     return error_response(errors.method_not_allowed("/documents", "POST, OPTIONS"), _request_id())
 
 
-# --- Enrolment and duplicate search (chalicelib/enrolment_flow.py, docs/enrolment.md) ---
+# --- Enrolment and duplicate search (chalicelib/flows/enrol.py, search.py; docs/enrolment.md)
 # Called by a business's back end, not by browsers: no CORS.
 @app.route("/enrolments", methods=["POST"], api_key_required=True, content_types=["*/*"])
 def enrol() -> Response:
-    return _handle(
-        lambda settings, request, rid: enrolment_flow.enrol(*_body(request), settings, rid)
-    )
+    def action(services: Services, request: flow.Request) -> tuple[int, object]:
+        result = enrolment.enrol(services, request)
+        return result.status, bodies.enrolment(result, services.settings, request.request_id)
+
+    return handler.handle(_request(), action)
 
 
 @app.route("/search", methods=["POST"], api_key_required=True, content_types=["*/*"])
 def search() -> Response:
-    return _handle(
-        lambda settings, request, rid: (200, enrolment_flow.search(*_body(request), settings, rid))
-    )
+    def action(services: Services, request: flow.Request) -> tuple[int, object]:
+        return 200, bodies.search(search_faces(services, request), request.request_id)
+
+    return handler.handle(_request(), action)
 
 
 @app.route("/enrolments/{subject_id}", methods=["GET"], api_key_required=True)
 def enrolled_subject(subject_id: str) -> Response:
-    return _handle(
-        lambda settings, request, rid: (200, enrolment_flow.subject(subject_id, settings, rid))
-    )
+    def action(services: Services, request: flow.Request) -> tuple[int, object]:
+        info = enrolment.subject(services, subject_id, request)
+        return 200, bodies.subject(info, request.request_id)
+
+    return handler.handle(_request(), action)
 
 
 @app.route("/enrolments/{subject_id}", methods=["DELETE"], api_key_required=True)
 def erase_subject(subject_id: str) -> Response:
-    def erase(settings: Settings, request: Request, rid: str) -> tuple[int, Any]:
-        enrolment_flow.erase(subject_id, settings, rid)
+    def action(services: Services, request: flow.Request) -> tuple[int, object]:
+        enrolment.erase(services, subject_id, request)
         return 204, ""
 
-    return _handle(erase)
+    return handler.handle(_request(), action)
 
 
-# --- The API contract (openapi.yaml, served as JSON: chalicelib/api_spec.py) ----
+# --- The API contract (openapi.yaml, served as JSON: chalicelib/http/api_spec.py) ----
 @app.route("/openapi.json", methods=["GET"])
 def openapi_document() -> Response:
     return api_spec.document_response(_request_id())
@@ -157,9 +128,8 @@ def openapi_document() -> Response:
 def web_page() -> Response:
     # Cloud stages: the liveness island streams to Rekognition in the
     # function's region (the page's CSP names that endpoint, nothing wider).
-    cloud = load_settings().engine != "local"
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    return static_assets.page_response(_request_id(), region if cloud else None)
+    region = backends.root().services().liveness_region()
+    return static_assets.page_response(_request_id(), region)
 
 
 @app.route("/static/{name}", methods=["GET"])

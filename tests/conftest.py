@@ -7,10 +7,15 @@ import pytest
 from chalice.test import Client
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+# The local store's key for every test and every server a test starts, so no
+# test writes a generated key under the user's ~/.config (core/crypto.py).
+os.environ.setdefault("IPS_DATA_KEY", "aXBzLXRlc3QtZGF0YS1rZXktMzItYnl0ZXMtbG9uZyE=")
 
 from app import app
+from chalicelib import backends
 from tests.support.images import b64, image_bytes
 from tests.support.rekognition_stub import stubbed
+from tests.support.services import TestRoot
 
 
 @pytest.fixture
@@ -33,19 +38,25 @@ def textract():
 
 
 @pytest.fixture
-def stage_env(monkeypatch):
-    """Overrides stage settings for one test. Chalice's test client lays the
-    stage's config.json variables over os.environ, so patch what app.py
-    reads instead."""
-    import app as app_module
-    from chalicelib.settings import load_settings
+def test_root():
+    """The app's composition root for one test (tests/support/services.py)."""
+    with backends.override(TestRoot()) as root:
+        yield root
 
-    def override(**values):
-        monkeypatch.setattr(
-            app_module, "load_settings", lambda: load_settings({**os.environ, **values})
-        )
 
-    return override
+@pytest.fixture
+def stage_env(test_root):
+    """Overrides stage settings for one test, through the composition root.
+    (On the cloud stages Chalice's test client lays the stage's config.json
+    variables over os.environ, as Lambda would; on the local stage a plain
+    monkeypatch.setenv wins, chalicelib/config/environment.py.)"""
+    return lambda **values: test_root.env.update(values)
+
+
+@pytest.fixture
+def fake_services(test_root):
+    """Fakes for the Services of one test: fake_services(reader=..., today=...)."""
+    return lambda **fakes: test_root.fakes.update(fakes)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
-from chalicelib.engines.base import Image
+from chalicelib.imaging.image import Image
 
 SOURCES = ("mrz", "text", "textract")
 TYPES = ("passport", "id_card", "driving_licence", "unknown")
@@ -74,21 +74,6 @@ class DocumentResult:
 
     document: DocumentRead
     checks: DocumentChecks = field(default_factory=DocumentChecks)
-
-    def failed_codes(self) -> list[str]:
-        """The stable reason codes of what failed or could not be read."""
-        if not self.document.read:
-            return ["DOCUMENT_UNREADABLE"]
-        checks, codes = self.checks, list[str]()
-        if checks.expired:
-            codes.append("DOCUMENT_EXPIRED")
-        if checks.check_digits == "fail":
-            codes.append("DOCUMENT_CHECK_DIGITS")
-        if checks.minimum_age == "fail":
-            codes.append("UNDER_MINIMUM_AGE")
-        if checks.expected_data == "fail":
-            codes.append("EXPECTED_DATA_MISMATCH")
-        return codes
 
     def to_json(self) -> dict[str, Any]:
         doc = self.document

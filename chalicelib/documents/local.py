@@ -27,11 +27,11 @@ from typing import Any
 import numpy as np
 from PIL import Image as PILImage
 
+from chalicelib.core.logs import log_event
 from chalicelib.documents.base import FAILED, DocumentRead
 from chalicelib.documents.fields import TextBox, from_mrz, read_text
 from chalicelib.documents.mrz import read_mrz
-from chalicelib.engines.base import Image
-from chalicelib.logs import log_event
+from chalicelib.imaging.image import Image
 
 # Detection input, longest side (rapidocr's default: shortest side 736).
 DET_SIDE = int(os.environ.get("IPS_OCR_DET_SIDE", "640"))

@@ -13,11 +13,11 @@ import time
 from datetime import date
 from typing import Any
 
+from chalicelib.core.logs import log_event
 from chalicelib.documents.base import FAILED, THROTTLED, TIMEOUT, DocumentFields, DocumentRead
 from chalicelib.documents.fields import from_mrz, us_date
 from chalicelib.documents.mrz import read_mrz
-from chalicelib.engines.base import Image
-from chalicelib.logs import log_event
+from chalicelib.imaging.image import Image
 
 _THROTTLING = {
     "ThrottlingException",
@@ -37,7 +37,7 @@ class TextractReader:
 
     def __init__(self, client: Any = None) -> None:
         if client is None:
-            from chalicelib import aws
+            from chalicelib.aws import clients as aws
 
             client = aws.client("textract")
         self.client = client

@@ -1,7 +1,7 @@
 """The enrolment-store interface: the faces of enrolled subjects, searched
 for duplicates (one face enrolled under several customer ids).
 
-Two implementations, picked per stage by ``store_for`` (``__init__.py``):
+Two implementations, picked per stage by the composition root (chalicelib/backends.py):
 
 - ``sqlite.SqliteStore`` (local stage): 128-d descriptors from the offline
   engine in a SQLite file, searched exactly in memory;
@@ -13,12 +13,17 @@ engine's 0-100 scale, like ``/ips``.
 
 Usage::
 
-    store = store_for(settings)
-    outcome = store.enrol("customer-42", Probe(image, descriptor), threshold=60, limit=5)
+    store = backends.services().store()
+    outcome = store.enrol("acme", "customer-42", Probe(image, descriptor), threshold=60, limit=5)
     if outcome.duplicates: ...            # nothing was stored
-    store.search(Probe(image, descriptor), threshold=60, limit=5)
-    store.subject("customer-42")          # SubjectInfo or None
-    store.erase("customer-42")            # True if it existed
+    store.search("acme", Probe(image, descriptor), threshold=60, limit=5)
+    store.subject("acme", "customer-42")  # SubjectInfo or None
+    store.erase("acme", "customer-42")    # True if it existed
+
+Every method takes the tenant id first: a tenant sees, searches and erases
+only its own subjects, and another tenant's subject id is simply not found
+(the routes answer 404, never 403, so ids are no oracle). The same subject
+id under two tenants is two subjects.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from chalicelib.engines.base import Image
+from chalicelib.imaging.image import Image
 
 # Customer ids: letters, digits and "_.-", starting with a letter or digit, at
 # most 64 characters. The alphabet is a subset of what Rekognition accepts in
@@ -98,34 +103,30 @@ class SubjectInfo:
         }
 
 
-@dataclass(frozen=True)
-class StoreOptions:
-    """Stage settings a store needs (chalicelib/settings.py)."""
-
-    db_path: str = "~/.local/share/ips/enrolments.sqlite3"  # local stage: SQLite file
-    collection_id: str = "ips-local"  # cloud stages: the stage's Rekognition collection
-    quality_filter: str = "AUTO"  # Rekognition QualityFilter for IndexFaces / search
-
-
 class EnrolmentStore(Protocol):
     name: str  # "sqlite" or "rekognition"
 
-    def enrol(self, subject_id: str, probe: Probe, threshold: float, limit: int) -> Enrolment:
+    def enrol(
+        self, tenant_id: str, subject_id: str, probe: Probe, threshold: float, limit: int
+    ) -> Enrolment:
         """Search for the probe's face; when no face of ANOTHER subject is at
         or above ``threshold``, store it under ``subject_id`` (created if new).
         Raises ApiError (503) when the store cannot be read or written."""
         ...
 
-    def search(self, probe: Probe, threshold: float, limit: int) -> list[Match]:
-        """Subjects with a face at or above ``threshold``, best first, at most ``limit``."""
+    def search(self, tenant_id: str, probe: Probe, threshold: float, limit: int) -> list[Match]:
+        """The tenant's subjects with a face at or above ``threshold``, best
+        first, at most ``limit``."""
         ...
 
-    def subject(self, subject_id: str) -> SubjectInfo | None:
+    def subject(self, tenant_id: str, subject_id: str) -> SubjectInfo | None:
         """The subject's metadata, or None if unknown."""
         ...
 
-    def erase(self, subject_id: str) -> bool:
-        """Delete every face and record of the subject; False if unknown."""
+    def erase(self, tenant_id: str, subject_id: str) -> bool:
+        """Delete every face and record of the subject, so that no trace of
+        it stays in the store; False if unknown. Raises ApiError 503
+        (STORE_BUSY) when that cannot be made sure of now: the caller retries."""
         ...
 
 

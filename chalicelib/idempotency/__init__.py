@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib import errors
+from chalicelib.core import errors
 from chalicelib.idempotency.base import HEADER, KEY_PATTERN, IdempotencyStore, Outcome, fingerprint
 
 __all__ = ["HEADER", "IdempotencyStore", "run_once"]

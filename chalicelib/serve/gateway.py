@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,11 @@ from chalice.local import (
     RouteMatcher,
 )
 
-from chalicelib import admission, errors
-from chalicelib.errors import ApiError
-from chalicelib.logs import frames, log_event
+from chalicelib.core import errors
+from chalicelib.core.errors import ApiError
+from chalicelib.core.logs import frames, log_event
+from chalicelib.flows import admission
+from chalicelib.serve import edge
 from chalicelib.serve.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +46,32 @@ Headers = list[tuple[str, str]]
 
 
 # --- shared state ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    """What the server checks before the app (chalicelib/serve/edge.py)."""
+
+    allowed_hosts: frozenset[str] = edge.LOOPBACK_NAMES
+    metrics_keys: tuple[str, ...] = ()
+    metrics_open: bool = True  # no key of any kind: a loopback-only server
+
+
+def edge_settings(bind_host: str, env: Mapping[str, str]) -> EdgeSettings:
+    """Read after the stage's settings apply; ValueError refuses the start-up."""
+    from chalicelib.tenants.sources import local_registry, parse_tenant_options
+
+    tenants = parse_tenant_options(env)
+    keyless = not tenants.parameter and local_registry(tenants).keyless
+    refusal = edge.keyless_public_refusal(bind_host, keyless)
+    if refusal is not None:
+        raise ValueError(refusal)
+    metrics_keys = edge.parse_metrics_keys(env)
+    return EdgeSettings(
+        allowed_hosts=edge.parse_allowed_hosts(env, bind_host),
+        metrics_keys=metrics_keys,
+        metrics_open=keyless and not metrics_keys,
+    )
 
 
 class State:
@@ -61,11 +90,12 @@ def _json(
 
 def _error(error: ApiError) -> tuple[int, Headers, bytes]:
     request_id = str(uuid.uuid4())
-    return _json(
+    status, headers, body = _json(
         error.status,
         {**error.body(), "request_id": request_id},
         {**error.headers, "X-Request-Id": request_id},
     )
+    return status, edge.with_safe_headers(headers), body
 
 
 def _status_line(status: int) -> str:
@@ -102,10 +132,13 @@ def load_app(stage: str) -> tuple[Chalice, Config]:
 
 
 class GatewayApp:
-    def __init__(self, app: Chalice, config: Config, state: State) -> None:
+    def __init__(
+        self, app: Chalice, config: Config, state: State, edge: EdgeSettings | None = None
+    ) -> None:
         self.gateway = LocalGateway(app, config)
         self.routes = RouteMatcher(list(app.routes))
         self.state = state
+        self.edge = edge or EdgeSettings()
 
     def route_of(self, uri: str) -> str:
         path = uri.split("?", 1)[0]
@@ -127,6 +160,7 @@ class GatewayApp:
         except Exception as exc:  # our bug: opaque 500, the type and frames logged
             log_event("internal_error", error=type(exc).__name__, frames=frames(exc.__traceback__))
             status, headers, body = _error(errors.internal())
+        headers = edge.with_safe_headers(headers)
         access(self.state, method, route, status, start, _error_code(status, headers, body))
         start_response(_status_line(status), headers)
         return [body]
@@ -134,8 +168,24 @@ class GatewayApp:
     def respond(
         self, environ: dict[str, Any], method: str, uri: str, route: str
     ) -> tuple[int, Headers, bytes]:
-        if route in (HEALTH, READY, METRICS) and method in ("GET", "HEAD"):
-            return self.operations(route)
+        is_get = method in ("GET", "HEAD")
+        if route in (HEALTH, READY) and is_get:
+            return self.operations(route)  # probes: open, whatever the Host (they say nothing)
+        if not edge.host_allowed(environ.get("HTTP_HOST"), self.edge.allowed_hosts):
+            log_event("host_refused", route=route)  # never the Host itself: client input
+            return _error(errors.host_not_allowed())
+        if route == METRICS and is_get:
+            if self.edge.metrics_open or edge.metrics_authorised(
+                environ.get("HTTP_AUTHORIZATION"), self.edge.metrics_keys
+            ):
+                return self.operations(route)
+            log_event("unauthorized", route=METRICS, status=401)
+            return _error(
+                errors.unauthorized(
+                    "Metrics need an operator key: Authorization: Bearer <key>",
+                    'Bearer realm="ips-metrics"',
+                )
+            )
         length = environ.get("CONTENT_LENGTH", "")
         if method in BODY_METHODS and not length:
             return _error(errors.length_required())

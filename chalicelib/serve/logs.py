@@ -9,7 +9,7 @@ import threading
 from types import TracebackType
 from typing import Any
 
-from chalicelib.logs import frames, log_event
+from chalicelib.core.logs import frames, log_event
 
 # --- logs: JSON lines only, and nothing that could quote the input ------------
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import time
 from typing import Any
 
 from waitress import wasyncore
 
-from chalicelib import admission
-from chalicelib.logs import add_sink, frames, log_event
-from chalicelib.serve.gateway import State, load_app
+from chalicelib.core.logs import add_sink, frames, log_event
+from chalicelib.flows import admission
+from chalicelib.serve.gateway import State, edge_settings, load_app
 from chalicelib.serve.logs import configure_logging
 from chalicelib.serve.metrics import Metrics
 from chalicelib.serve.settings import ServerSettings, settings_from_env
@@ -24,14 +25,12 @@ def _preload(state: State) -> None:
     stall every connection for as long (seconds on a busy machine): until
     they are loaded, connections are refused instead, and /health/ready is
     200 from the first answer on."""
-    from chalicelib.settings import load_settings
+    from chalicelib import backends
 
     start = time.perf_counter()
     try:
-        if load_settings().engine == "local":
-            from chalicelib.engines.local import preload
-
-            workers = preload()
+        workers = backends.preload(backends.root().settings())
+        if workers is not None:
             log_event(
                 "models_loaded", workers=workers, ms=round((time.perf_counter() - start) * 1000, 1)
             )
@@ -55,14 +54,22 @@ def run(settings: ServerSettings) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    app, config = load_app(settings.stage)  # applies the stage's settings first
+    try:
+        app, config = load_app(settings.stage)  # applies the stage's settings first
+        edge = edge_settings(settings.host, os.environ)
+    except ValueError as exc:
+        # A malformed setting, or keys missing off loopback: say which, and
+        # never listen. Our settings' messages name the variable, never a key.
+        configure_logging()
+        log_event("startup_refused", reason=str(exc))
+        return 2
     configure_logging()  # again: creating the Chalice app gave its logger a text handler
     if settings.preload_models:
         _preload(state)
     else:  # each worker loads its models on first use (the first verification pays)
         state.ready.set()
         state.metrics.ready.set(1)
-    server = build_server(settings, state, app, config)
+    server = build_server(settings, state, app, config, edge)
 
     limits = admission.admission().limits
     log_event(
@@ -77,6 +84,8 @@ def run(settings: ServerSettings) -> int:
         idle_timeout_s=settings.idle_timeout_s,
         receive_timeout_s=settings.receive_timeout_s,
         drain_timeout_s=settings.drain_timeout_s,
+        allowed_hosts=sorted(edge.allowed_hosts),
+        metrics="open (loopback, no keys)" if edge.metrics_open else "key required",
     )
     loop_map = server._map
     while not state.stopping.is_set():

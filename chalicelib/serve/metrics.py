@@ -62,7 +62,7 @@ class Metrics:
         self.connections = prom.Gauge("ips_open_connections", "Open client connections", registry=r)
 
     def on_event(self, event: str, fields: dict[str, Any]) -> None:
-        """Log-event sink (chalicelib.logs.add_sink)."""
+        """Log-event sink (chalicelib.core.logs.add_sink)."""
         if event == "verification":
             if fields.get("decision"):
                 self.decisions.labels(fields["decision"]).inc()

@@ -14,11 +14,20 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask, WSGITask
 from waitress.utilities import Error as WaitressError
 
-from chalicelib import admission, errors
-from chalicelib.errors import ApiError
-from chalicelib.limits import MAX_BODY_BYTES
-from chalicelib.logs import log_event
-from chalicelib.serve.gateway import GatewayApp, State, _error, _error_code, _status_line, access
+from chalicelib.core import errors
+from chalicelib.core.errors import ApiError
+from chalicelib.core.limits import MAX_BODY_BYTES
+from chalicelib.core.logs import log_event
+from chalicelib.flows import admission
+from chalicelib.serve.gateway import (
+    EdgeSettings,
+    GatewayApp,
+    State,
+    _error,
+    _error_code,
+    _status_line,
+    access,
+)
 from chalicelib.serve.settings import SPARE_THREADS, ServerSettings
 
 # --- waitress: strict framing, JSON errors, timeouts, drain ---------------------
@@ -132,7 +141,13 @@ class Server(TcpWSGIServer):  # type: ignore[misc]  # waitress is untyped
                 ch.will_close = True
 
 
-def build_server(settings: ServerSettings, state: State, app: Chalice, config: Config) -> Server:
+def build_server(
+    settings: ServerSettings,
+    state: State,
+    app: Chalice,
+    config: Config,
+    edge: EdgeSettings | None = None,
+) -> Server:
     """Bind and listen (connections are accepted into the backlog from here)."""
     gate = admission.admission()  # first use: limits read after the stage's settings apply
     limits = gate.limits
@@ -147,6 +162,11 @@ def build_server(settings: ServerSettings, state: State, app: Chalice, config: C
         cleanup_interval=1,
         # waitress refuses a Content-Length >= this, before reading the body
         max_request_body_size=MAX_BODY_BYTES + 1,
+        # Bodies (both photos) and answers stay in memory, never in a
+        # temporary file: waitress spools past these sizes (512 KiB and 1 MiB
+        # by default), and a buffer reaching the limit is spooled, hence + 1.
+        inbuf_overflow=MAX_BODY_BYTES + 1,
+        outbuf_overflow=MAX_BODY_BYTES + 1,
         # read one request ahead so that a client who hangs up is noticed
         # (waitress.client_disconnected) while its request waits for a turn
         channel_request_lookahead=1,
@@ -154,7 +174,7 @@ def build_server(settings: ServerSettings, state: State, app: Chalice, config: C
         expose_tracebacks=False,
         log_socket_errors=False,
     )
-    server = Server(GatewayApp(app, config, state), state, settings.receive_timeout_s, adj)
+    server = Server(GatewayApp(app, config, state, edge), state, settings.receive_timeout_s, adj)
     state.metrics.in_flight.set_function(lambda: gate.running)
     state.metrics.queued.set_function(lambda: gate.waiting)
     state.metrics.connections.set_function(lambda: len(server.active_channels))

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.logs import log_event
+from chalicelib.core.logs import log_event
 from chalicelib.tenants.base import Caller, Tenant
 from chalicelib.tenants.cloud import SsmTenantRegistry, TenantsUnavailable
 from chalicelib.tenants.registry import Registry, TenantRegistry

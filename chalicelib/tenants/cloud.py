@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.logs import log_event
+from chalicelib.core.logs import log_event
 from chalicelib.tenants.base import Caller, Tenant
 from chalicelib.tenants.document import check_unique, parse_tenant
 from chalicelib.tenants.registry import TenantRegistry

@@ -36,7 +36,7 @@ DEFAULT_CACHE_S = 60.0
 
 @dataclass(frozen=True)
 class TenantOptions:
-    """The stage's tenant sources (chalicelib/settings.py)."""
+    """The stage's tenant sources (chalicelib/config/settings.py)."""
 
     tenants_file: str | None = None  # IPS_TENANTS_FILE
     key_hashes: tuple[str, ...] = ()  # IPS_API_KEYS and IPS_API_KEY_SHA256, as digests

@@ -20,7 +20,7 @@ pytest.importorskip("onnxruntime", reason="offline OCR (requirements-local.txt) 
 
 from chalicelib.documents import local
 from chalicelib.documents.local import LocalReader
-from chalicelib.engines.base import Image
+from chalicelib.imaging.image import Image
 from tests.support.document_images import make_document
 
 TODAY = date(2026, 11, 27)

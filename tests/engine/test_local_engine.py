@@ -10,9 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from PIL import Image as PILImage
 
-from chalicelib.engines import local as le
-from chalicelib.engines.base import Comparison, EngineOptions
-from chalicelib.errors import ApiError
+from chalicelib.config.settings import EngineOptions
+from chalicelib.core.errors import ApiError
+from chalicelib.faces.base import Comparison
+from chalicelib.faces.local import engine as le
 from tests.support import face_images as fi
 from tests.support.face_images import as_document, as_selfie, fs, needs_shared_faces, shared
 from tests.support.fresh_python import run_python
@@ -286,7 +287,7 @@ def test_sharpness_ignores_contrast_but_not_blur():
 
 def test_module_import_loads_no_model_library():
     # cloud stages never import the module; importing it loads no models
-    code = ("import sys; import chalicelib.engines.local; "
+    code = ("import sys; import chalicelib.faces.local.engine; "
             "print(sorted(m for m in ('dlib', 'cv2') if m in sys.modules))")
     assert run_python(code).strip() == "[]"
 
@@ -355,8 +356,8 @@ def test_concurrency_holds_for_a_large_pool():
     code = """
 import json
 from concurrent.futures import ThreadPoolExecutor
-from chalicelib.engines import local
-from chalicelib.engines.base import EngineOptions
+from chalicelib.faces.local import engine as local
+from chalicelib.config.settings import EngineOptions
 from tests.support import face_images as fi
 engine = local.LocalEngine(EngineOptions())
 preloaded = local.preload()
@@ -489,7 +490,7 @@ def test_closest_impostors_stay_far_from_the_band():
 # --- scoring helpers of the bench and calibration scripts ----------------------
 
 def test_rates_count_rejections_as_non_matches():
-    from scripts import pair_scoring as ps
+    from scripts.eval import pair_scoring as ps
     genuine = [95.0, 85.0, 79.9, None]
     impostor = [10.0, 80.0, None, 50.0]
     r = ps.rates(genuine, impostor, 80.0)
@@ -499,8 +500,8 @@ def test_rates_count_rejections_as_non_matches():
 
 
 def test_threshold_for_fmr_and_recommendation_floor():
-    from scripts import calibrate
-    from scripts import pair_scoring as ps
+    from scripts.eval import calibrate
+    from scripts.eval import pair_scoring as ps
     impostor = [float(i) for i in range(100)]          # 0..99
     # FMR 2%: two impostors (98, 99) may pass; the threshold sits just above 97
     t = ps.threshold_for_fmr(impostor, 0.02)
@@ -516,7 +517,7 @@ def test_threshold_for_fmr_and_recommendation_floor():
 
 
 def test_read_pairs_resolves_paths_relative_to_the_csv(tmp_path):
-    from scripts import pair_scoring as ps
+    from scripts.eval import pair_scoring as ps
     (tmp_path / "sub").mkdir()
     csv_path = tmp_path / "sub" / "pairs.csv"
     csv_path.write_text("image_a,image_b,same_person\na.jpg,../b.jpg,1\na.jpg,c.png,0\n")

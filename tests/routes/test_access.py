@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from chalicelib import auth
-from chalicelib.settings import load_settings
+from chalicelib.config.settings import load_settings
+from chalicelib.http import auth
 
 KEY = "k3y-for-tests-0123456789abcdef"
 OTHER_KEY = "another-key-0123456789abcdefgh"
@@ -19,7 +19,7 @@ def call(client, body=b"{}", **headers):
 
 def test_off_by_default(dev_client):
     settings = load_settings({})
-    assert settings.api_key_hashes == () and settings.cors_origins == ()
+    assert settings.access.api_key_hashes == () and settings.access.cors_origins == ()
     response = call(dev_client)              # reaches the decoder: no 401
     assert response.status_code == 400
     assert "Access-Control-Allow-Origin" not in response.headers
@@ -66,7 +66,7 @@ def test_key_check_happens_before_the_body_is_read(dev_client, stage_env):
 def test_refusal_is_logged_without_the_key(dev_client, stage_env, caplog):
     import logging
 
-    from chalicelib.logs import logger
+    from chalicelib.core.logs import logger
     stage_env(IPS_API_KEYS=KEY)
     logger.propagate = True
     try:

@@ -13,7 +13,7 @@ import yaml
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
-from chalicelib.documents import service
+from chalicelib.config.settings import load_settings
 from chalicelib.documents.base import DocumentRead
 from tests.support.images import b64
 from tests.support.rekognition_stub import DL, SAME_ORDER, SELFIE, answer
@@ -26,8 +26,8 @@ JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture(autouse=True)
-def fixed_today(monkeypatch):
-    monkeypatch.setattr(service, "today", lambda: TODAY)
+def fixed_today(fake_services):
+    fake_services(today=lambda: TODAY)
 
 
 def conforms(path: str, body: bytes, response) -> dict:
@@ -159,10 +159,10 @@ class BrokenReader:
 
 
 def test_reader_timeout_is_bounded_and_face_answer_stands(dev_client, rekognition, stage_env,
-                                                         monkeypatch):
+                                                         fake_services):
     stage_env(IPS_DOCUMENT="enforce", IPS_DOCUMENT_TIMEOUT_S="0.05")
     reader = BlockedReader()
-    monkeypatch.setattr(service, "reader_for", lambda settings: reader)
+    fake_services(reader=reader)
     rekognition.add_response("compare_faces", answer(99.0), SAME_ORDER)
     try:
         body = ips(dev_client)
@@ -173,9 +173,9 @@ def test_reader_timeout_is_bounded_and_face_answer_stands(dev_client, rekognitio
         "review", ["DOCUMENT_UNREADABLE"], 99.0)
 
 
-def test_reader_bug_is_read_false_not_a_500(dev_client, rekognition, stage_env, monkeypatch):
+def test_reader_bug_is_read_false_not_a_500(dev_client, rekognition, stage_env, fake_services):
     stage_env(IPS_DOCUMENT="read")
-    monkeypatch.setattr(service, "reader_for", lambda settings: BrokenReader())
+    fake_services(reader=BrokenReader())
     rekognition.add_response("compare_faces", answer(99.0), SAME_ORDER)
     body = ips(dev_client)
     assert (body["document"]["read"], body["document"]["reason"]) == (False, "reader_error")
@@ -192,9 +192,10 @@ def test_bad_expected_is_a_400(dev_client, stage_env):
 
 def test_stage_defaults_read_read_enforce():
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    modes = {stage: values["environment_variables"].get("IPS_DOCUMENT")
-             for stage, values in config["stages"].items()}
+    modes = {stage: {**values.get("ips_defaults", {}), **values["environment_variables"]}
+             .get("IPS_DOCUMENT") for stage, values in config["stages"].items()}
     assert modes == {"local": "read", "dev": "read", "prod": "enforce"}
+    assert load_settings({"IPS_CHALICE_STAGE": "local"}).documents.mode == "read"
 
 
 def test_policies_allow_analyze_id_and_nothing_more_of_textract():

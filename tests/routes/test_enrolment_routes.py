@@ -4,7 +4,6 @@ through chalice.test.Client, with real faces: scikit-image's astronaut
 (always available) and, where present, ../shared/faces."""
 
 import json
-import os
 import re
 import sqlite3
 import stat
@@ -14,8 +13,8 @@ import pytest
 from chalice.test import Client
 
 import app as app_module
-from chalicelib.auth import key_digest
-from chalicelib.settings import load_settings
+from chalicelib.config.settings import load_settings
+from chalicelib.http.auth import key_digest
 from tests.support import face_images as fi
 from tests.support.hostile_cases import CASES
 from tests.support.images import b64
@@ -36,11 +35,11 @@ def db_path(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def settings_override(monkeypatch):
-    """Stage settings for one test (config.json's values win over
-    os.environ inside the test client, so patch what app.py reads)."""
+    """Stage settings for one test: on the local stage the environment wins
+    over config.json's defaults (chalicelib/config/environment.py)."""
     def override(**values):
-        monkeypatch.setattr(app_module, "load_settings",
-                            lambda: load_settings({**os.environ, **values}))
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
     return override
 
 
@@ -91,7 +90,7 @@ def test_enrol_duplicate_search_metadata_erasure(client, db_path):
     assert (result["enrolled"], result["decision"], result["verified"]) == (False, "review", False)
     assert "DUPLICATE_FACE" in result["reasons"]
     assert [d["subject_id"] for d in result["duplicates"]] == ["alice-01"]
-    assert result["duplicates"][0]["similarity"] >= load_settings().search_threshold
+    assert result["duplicates"][0]["similarity"] >= load_settings().search.threshold
 
     found = search(client)
     assert found.status_code == 200
@@ -281,7 +280,7 @@ def test_responses_conform_to_the_contract(client):
 
 
 def test_logs_carry_a_hash_of_the_subject_id_never_the_id_or_biometrics(client):
-    from chalicelib.enrolment_flow import subject_hash
+    from chalicelib.flows.enrol import subject_hash
 
     with captured_events() as lines:
         enrol(client, "secret-customer-77")

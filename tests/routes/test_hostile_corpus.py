@@ -23,7 +23,7 @@ def _local_engine_ready() -> bool:
         import dlib  # noqa: F401
         import face_recognition_models  # noqa: F401
 
-        from chalicelib.engines import local  # noqa: F401  (an import check)
+        from chalicelib.faces.local import engine  # noqa: F401  (an import check)
     except ImportError:
         return False
     return True

@@ -12,7 +12,7 @@ import pytest
 from chalice.test import Client
 
 from app import app
-from chalicelib import static_assets
+from chalicelib.http import static_assets
 
 LIVENESS_DIR = static_assets.STATIC_DIR / "liveness"
 BUILT = all((static_assets.STATIC_DIR / path).is_file() for path in static_assets.LIVENESS)

@@ -3,15 +3,14 @@ import json
 
 from moto import mock_aws
 
-from chalicelib import aws
+from chalicelib.aws import clients as aws
 from tests.support.calls import post
 
 
-def test_dev_stage_against_moto(dev_client, good_body, monkeypatch, stage_env):
+def test_dev_stage_against_moto(dev_client, good_body, stage_env):
     stage_env(IPS_MULTI_FACE="best_match")  # moto's canned answer holds several faces
-    with mock_aws():
-        # The real factory creates the client lazily, inside the mock.
-        monkeypatch.setattr(aws, "_clients", {})
+    # The real factory creates the client lazily, inside the mock.
+    with mock_aws(), aws.fresh():
         response = post(dev_client, good_body)
         client = aws.client("rekognition")
     assert response.status_code == 200

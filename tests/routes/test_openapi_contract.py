@@ -11,7 +11,7 @@ from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 from openapi_spec_validator import validate
 
-from chalicelib.errors import STATUS, Code
+from chalicelib.core.errors import STATUS, Code
 from tests.support.images import b64, image_bytes
 from tests.support.rekognition_stub import BODY, DOCUMENT_PROBE, SAME_ORDER, answer
 
@@ -32,7 +32,7 @@ def test_spec_is_valid_openapi_3():
 
 def test_served_json_is_the_yaml():
     served = json.loads((ROOT / "chalicelib" / "openapi.json").read_text(encoding="utf-8"))
-    assert served == SPEC, "run: python -m scripts.build_openapi"
+    assert served == SPEC, "run: python -m scripts.ops.build_openapi"
 
 
 def test_get_openapi_json(dev_client, openapi):
@@ -163,15 +163,16 @@ def test_engine_answers_conform(dev_client, openapi, rekognition):
     _ips(openapi, dev_client, BODY, 502, "ENGINE_ERROR")
 
 
-def test_unauthorized_and_internal_error_conform(dev_client, openapi, stage_env, monkeypatch):
+def test_unauthorized_and_internal_error_conform(dev_client, openapi, stage_env, fake_services):
     stage_env(IPS_API_KEYS=KEY)
     response = _ips(openapi, dev_client, BODY, 401, "UNAUTHORIZED")
     assert response.headers["WWW-Authenticate"]
-    import app as app_module
+    class Broken:
+        name = "broken"
 
-    def broken(*args, **kwargs):
-        raise KeyError("bug")
-    monkeypatch.setattr(app_module, "verify", broken)
+        def compare(self, document, selfie):
+            raise KeyError("bug")
+    fake_services(faces=Broken())
     _ips(openapi, dev_client, BODY, 500, "INTERNAL_ERROR", headers={"x-api-key": KEY})
 
 

@@ -8,7 +8,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
-from chalicelib import aws
+from chalicelib.aws import clients as aws
 from tests.support.calls import post
 from tests.support.images import b64, image_bytes
 

@@ -130,13 +130,13 @@ def test_rekognition_failures(dev_client, rekognition, aws_code, status, code):
         assert int(response.headers["Retry-After"]) > 0
 
 
-def test_our_bug_is_an_opaque_500(dev_client, rekognition, monkeypatch):
-    from chalicelib import verification
+def test_our_bug_is_an_opaque_500(dev_client, fake_services):
+    class Broken:
+        name = "broken"
 
-    def broken(*args, **kwargs):
-        raise KeyError("dl=/9j/4AAQ secret")
-    monkeypatch.setattr(verification, "decide", broken)
-    rekognition.add_response("compare_faces", answer(90.0), SAME_ORDER)
+        def compare(self, document, selfie):
+            raise KeyError("dl=/9j/4AAQ secret")
+    fake_services(faces=Broken())
     response = post(dev_client, BODY)
     assert response.status_code == 500
     error = json.loads(response.body)

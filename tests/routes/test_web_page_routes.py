@@ -7,8 +7,8 @@ import pytest
 from chalice.test import Client
 
 from app import app
-from chalicelib import static_assets
-from chalicelib.errors import Code
+from chalicelib.core.errors import Code
+from chalicelib.http import static_assets
 
 JS_DIR = static_assets.STATIC_DIR / "js"
 MODULES = sorted(path.name for path in JS_DIR.glob("*.js"))
@@ -184,14 +184,15 @@ def test_page_script_never_writes_html():
 def _server_reason_codes() -> set:
     """The codes the server itself produces: every document check failing,
     nothing read, and enrolment's duplicate."""
-    from chalicelib import enrolment_flow
+    from chalicelib.decision.policy import document_reasons
+    from chalicelib.decision.reasons import Reason
     from chalicelib.documents.base import DocumentChecks, DocumentRead, DocumentResult
     all_failed = DocumentResult(DocumentRead(read=True), DocumentChecks(
         check_digits="fail", expired=True, minimum_age="fail", expected_data="fail"))
     unread = DocumentResult(DocumentRead.unread("unreadable"))
-    codes = set(all_failed.failed_codes()) | set(unread.failed_codes())
+    codes = set(document_reasons(all_failed)) | set(document_reasons(unread))
     assert len(codes) == 5
-    return codes | {enrolment_flow.DUPLICATE_FACE}
+    return codes | {Reason.DUPLICATE_FACE}
 
 
 def test_page_modules_stay_small():

@@ -16,7 +16,7 @@ BOMB_SIDE = 60_000          # 3.6 G pixels declared: 10+ GB if ever decoded
 
 def encode(img: Image.Image, fmt: str, **options) -> bytes:
     if fmt == "HEIF":
-        from chalicelib.image_checks import heif_available
+        from chalicelib.imaging.checks import heif_available
         assert heif_available()
     buf = io.BytesIO()
     img.save(buf, fmt, **options)

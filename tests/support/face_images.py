@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from PIL import Image as PILImage
 
-from chalicelib.engines.base import Image
-from chalicelib.images import prepare
-from scripts import face_samples as fs
+from chalicelib.imaging.image import Image
+from chalicelib.imaging.prepare import prepare
+from scripts.eval import face_samples as fs
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_FACES = REPO.parent / "shared" / "faces"

@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 import sys
 
-from chalicelib import verification
-from chalicelib.engines.base import Comparison, Face, Image
+from chalicelib import backends
+from chalicelib.backends import Root, Services
+from chalicelib.faces.base import Comparison, Face
+from chalicelib.imaging.image import Image
 
 ENTERED_FD = int(os.environ["IPS_TEST_ENTERED_FD"])
 GATE_FD = int(os.environ["IPS_TEST_GATE_FD"])
@@ -30,7 +32,8 @@ class GatedEngine:
                           faces_in_selfie=1)
 
 
-verification.engine_for = lambda name, options: GatedEngine()  # type: ignore[assignment]
+_ENGINE = GatedEngine()
+backends.install(Root(build=lambda settings: Services(settings, faces=_ENGINE)))
 
 if __name__ == "__main__":
     from chalicelib.serve.main import main

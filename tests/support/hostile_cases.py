@@ -17,7 +17,7 @@ from functools import cache
 
 from PIL import Image
 
-from chalicelib.request_decoding import MAX_BODY_BYTES
+from chalicelib.flows.payload import MAX_BODY_BYTES
 from tests.support import bad_images as bad
 from tests.support.images import b64, image_bytes
 

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from chalicelib import logs
+from chalicelib.core import logs
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 from botocore.stub import Stubber
 
-from chalicelib import aws
+from chalicelib.aws import clients as aws
 from tests.support.images import b64, image_bytes
 
 DL = image_bytes(400, 300)

@@ -8,7 +8,7 @@ import pytest
 import requests
 from PIL import Image
 
-from scripts import ips_client
+from scripts.ops import ips_client
 from tests.support.images import image_bytes
 from tests.support.rekognition_stub import answer
 

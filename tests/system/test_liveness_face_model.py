@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from chalicelib.static_assets import STATIC_DIR
+from chalicelib.http.static_assets import STATIC_DIR
 from tests.support.browser import FACES, REPO, no_face_image
 
 CHECK = REPO / "web" / "check-face-model.cjs"

@@ -64,21 +64,34 @@ def test_template_policy_is_least_privilege_and_key_required(package):
                      for a in statement["Action"])
     collection_actions = ["rekognition:AssociateFaces", "rekognition:CreateUser",
                           "rekognition:DeleteFaces", "rekognition:DeleteUser",
-                          "rekognition:IndexFaces", "rekognition:ListFaces",
+                          "rekognition:DisassociateFaces", "rekognition:IndexFaces",
+                          "rekognition:ListFaces", "rekognition:SearchFaces",
                           "rekognition:SearchFacesByImage"]
+    records_actions = ["dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem",
+                       "dynamodb:Query", "dynamodb:UpdateItem"]   # append-only: no Delete, no Scan
     assert actions == sorted(["logs:CreateLogGroup", "logs:CreateLogStream",
                               "logs:PutLogEvents", "rekognition:CompareFaces",
-                              "textract:AnalyzeID", *collection_actions])
-    # The collection actions are scoped to the stage's own collection only.
+                              "textract:AnalyzeID", *collection_actions, *records_actions])
+    records = [statement for policy in role["Policies"]
+               for statement in policy["PolicyDocument"]["Statement"]
+               if set(statement["Action"]) & set(records_actions)]
+    assert len(records) == 1 and records[0]["Resource"] == [
+        f"arn:aws:dynamodb:*:*:table/ips-records-{stage}",
+        f"arn:aws:dynamodb:*:*:table/ips-records-{stage}/index/*"]
+    table = template["Resources"]["RecordsTable"]
+    assert table["Properties"]["TableName"] == f"ips-records-{stage}"
+    assert table["DeletionPolicy"] == "Retain"
+    assert function["Environment"]["Variables"]["IPS_RECORDS_TABLE"] == f"ips-records-{stage}"
+    # The collection actions are scoped to the stage's own tenants' collections only.
     scoped = [statement for policy in role["Policies"]
               for statement in policy["PolicyDocument"]["Statement"]
               if set(statement["Action"]) & set(collection_actions)]
     assert len(scoped) == 1 and sorted(scoped[0]["Action"]) == collection_actions
-    assert scoped[0]["Resource"] == f"arn:aws:rekognition:*:*:collection/ips-{stage}"
+    assert scoped[0]["Resource"] == f"arn:aws:rekognition:*:*:collection/ips-{stage}-*"
     assert function["Environment"]["Variables"]["IPS_COLLECTION_ID"] == f"ips-{stage}"
     collection = template["Resources"]["FaceCollection"]
     assert collection["Type"] == "AWS::Rekognition::Collection"
-    assert collection["Properties"]["CollectionId"] == f"ips-{stage}"
+    assert collection["Properties"]["CollectionId"] == f"ips-{stage}-default"
     assert collection["DeletionPolicy"] == "Retain"
     paths = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
     assert paths["/ips"]["post"]["security"] == [{"api_key": []}]
@@ -97,11 +110,13 @@ def test_sam_template_passes_cfn_lint(package):
 
 
 def _local_engine_imports():
-    """Top-level packages chalicelib/engines/local.py imports, beyond the
-    standard library, Pillow and our own code: its heavy dependencies."""
-    tree = ast.parse((ROOT / "chalicelib" / "engines" / "local.py").read_text(encoding="utf-8"))
+    """Top-level packages the offline face engine (chalicelib/faces/local/)
+    imports, beyond the standard library, Pillow and our own code: its heavy
+    dependencies."""
     names = set()
-    for node in ast.walk(tree):
+    files = sorted((ROOT / "chalicelib" / "faces" / "local").glob("*.py"))
+    nodes = [node for path in files for node in ast.walk(ast.parse(path.read_text("utf-8")))]
+    for node in nodes:
         if isinstance(node, ast.Import):
             names |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:

@@ -6,9 +6,10 @@ import threading
 
 import pytest
 
-from chalicelib import admission
-from chalicelib.admission import Admission, Limits, limits_from_env
-from chalicelib.errors import ApiError
+from chalicelib.config.settings import Limits, limits_from_env
+from chalicelib.core.errors import ApiError
+from chalicelib.flows import admission
+from chalicelib.flows.admission import Admission
 
 GUARD_S = 60  # only turns a hang into a failure
 

@@ -2,13 +2,14 @@
 configuration, and overrides that always restore the previous client."""
 import pytest
 
-from chalicelib import aws
+from chalicelib.aws import clients as aws
 
 
 @pytest.fixture(autouse=True)
 def fresh_clients(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setattr(aws, "_clients", {})
+    with aws.fresh():
+        yield
 
 
 def test_one_client_per_service():
@@ -36,3 +37,11 @@ def test_override_restores_the_previous_client_even_on_error():
         assert aws.client("rekognition") is stand_in
         raise RuntimeError("boom")
     assert aws.client("rekognition") is original
+
+
+def test_index_faces_is_never_retried():
+    """A retried IndexFaces after a lost answer would index the face twice."""
+    index = aws.client("rekognition-index")
+    assert index.meta.service_model.service_name == "rekognition"
+    assert index.meta.config.retries["total_max_attempts"] == 1
+    assert index is not aws.client("rekognition")

@@ -1,7 +1,7 @@
 import pytest
 
-from chalicelib.decision import decide
-from chalicelib.settings import load_settings
+from chalicelib.config.settings import load_settings
+from chalicelib.decision.policy import face_outcome
 
 
 @pytest.mark.parametrize("similarity, threshold, floor, expected", [
@@ -14,14 +14,14 @@ from chalicelib.settings import load_settings
     (0.0, 0.0, None, "match"),
 ])
 def test_decide(similarity, threshold, floor, expected):
-    assert decide(similarity, threshold, floor) == expected
+    assert face_outcome(similarity, threshold, floor) == expected
 
 
 def test_defaults():
     s = load_settings({})
-    assert (s.engine, s.threshold, s.review_floor) == ("rekognition", 80.0, None)
-    assert s.engine_options.quality_filter == "AUTO"
-    assert s.engine_options.allow_multiple_faces is False
+    assert (s.engine, s.decision.threshold, s.decision.review_floor) == ("rekognition", 80.0, None)
+    assert s.faces.quality_filter == "AUTO"
+    assert s.faces.allow_multiple_faces is False
 
 
 def test_values_from_environment():
@@ -29,10 +29,10 @@ def test_values_from_environment():
                        "IPS_QUALITY_FILTER": "HIGH", "IPS_MULTI_FACE": "best_match",
                        "IPS_STAGE": "prod", "IPS_MIN_FACE_PX": "60",
                        "IPS_MIN_SHARPNESS": "0.08"})
-    assert (s.engine, s.threshold, s.review_floor, s.stage) == ("local", 90.0, 70.0, "prod")
-    assert s.engine_options.quality_filter == "HIGH"
-    assert s.engine_options.allow_multiple_faces is True
-    assert (s.engine_options.min_face_px, s.engine_options.min_sharpness) == (60, 0.08)
+    assert (s.engine, s.decision.threshold, s.decision.review_floor, s.stage) == ("local", 90.0, 70.0, "prod")
+    assert s.faces.quality_filter == "HIGH"
+    assert s.faces.allow_multiple_faces is True
+    assert (s.faces.min_face_px, s.faces.min_sharpness) == (60, 0.08)
 
 
 @pytest.mark.parametrize("env", [
@@ -65,12 +65,11 @@ def test_cloud_stage_without_a_stage_name_never_logs_local():
 def test_local_engine_missing_is_a_clear_503(monkeypatch):
     import sys
 
-    from chalicelib import engines
-    from chalicelib.engines.base import EngineOptions
-    from chalicelib.errors import ApiError
-    from chalicelib.once import PerProcess
-    monkeypatch.setitem(sys.modules, "chalicelib.engines.local", None)  # import fails
-    monkeypatch.setattr(engines, "_local_engines", PerProcess())
+    from chalicelib import backends
+    from chalicelib.config.settings import EngineOptions
+    from chalicelib.core.errors import ApiError
+    monkeypatch.setitem(sys.modules, "chalicelib.faces.local.engine", None)  # import fails
+    # options no other test builds an engine with, so none is cached for them
     with pytest.raises(ApiError) as caught:
-        engines.engine_for("local", EngineOptions(min_face_px=1))
+        backends.face_engine("local", EngineOptions(min_face_px=1, min_sharpness=9.25))
     assert (caught.value.status, caught.value.code) == (503, "ENGINE_UNAVAILABLE")

@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from chalicelib.errors import ApiError
-from chalicelib.image_checks import MIN_SIDE_PX, check_image
-from chalicelib.image_normalise import ENGINE_MAX_BYTES, normalise
-from chalicelib.request_decoding import parse_body
+from chalicelib.core.errors import ApiError
+from chalicelib.flows.payload import parse_body
+from chalicelib.imaging.checks import MIN_SIDE_PX, check_image
+from chalicelib.imaging.normalise import ENGINE_MAX_BYTES, normalise
 
 EXAMPLES = int(os.environ.get("IPS_HYPOTHESIS_EXAMPLES", "1000"))
 # Derandomized: CI runs the same examples every time; IPS_HYPOTHESIS_EXPLORE=1 for new ones.
@@ -41,7 +41,7 @@ IMAGE_ERRORS = {
 
 def _encode(img, fmt, **options):
     if fmt == "HEIF":
-        from chalicelib.image_checks import heif_available
+        from chalicelib.imaging.checks import heif_available
         heif_available()
     buf = io.BytesIO()
     img.save(buf, fmt, **options)

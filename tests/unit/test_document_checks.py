@@ -5,11 +5,12 @@ from datetime import date
 
 import pytest
 
+from chalicelib.config.settings import Settings, load_settings
+from chalicelib.core.errors import ApiError
+from chalicelib.decision.policy import Decision, Outcome, document_reasons, with_document
 from chalicelib.documents.base import DocumentFields, DocumentRead, DocumentResult
 from chalicelib.documents.checks import Expected, age_on, names_match, run_checks
-from chalicelib.documents.service import apply, parse_expected
-from chalicelib.errors import ApiError
-from chalicelib.settings import Settings, load_settings
+from chalicelib.flows.payload import parse_expected
 
 TODAY = date(2026, 11, 27)
 
@@ -28,7 +29,7 @@ def test_all_pass():
     result = run_checks(passport(), TODAY, min_age=18)
     assert result.to_json()["checks"] == {"check_digits": "pass", "expired": False,
                                           "minimum_age": "pass", "expected_data": None}
-    assert result.failed_codes() == []
+    assert document_reasons(result) == []
 
 
 @pytest.mark.parametrize("expiry, expired", [
@@ -78,7 +79,7 @@ def test_expected_data_pass_and_fail():
     wrong_birth = Expected("Müller", None, date(2008, 11, 28))
     result = run_checks(passport(), TODAY, expected=wrong_birth)
     assert result.checks.expected_data == "fail"
-    assert result.failed_codes() == ["EXPECTED_DATA_MISMATCH"]
+    assert document_reasons(result) == ["EXPECTED_DATA_MISMATCH"]
     assert run_checks(passport(), TODAY, expected=Expected()).checks.expected_data is None
 
 
@@ -90,7 +91,7 @@ def test_unread_document_has_empty_fields_and_null_checks():
         "checks": {"check_digits": None, "expired": None, "minimum_age": None,
                    "expected_data": None},
         "reason": "timeout"}
-    assert result.failed_codes() == ["DOCUMENT_UNREADABLE"]
+    assert document_reasons(result) == ["DOCUMENT_UNREADABLE"]
 
 
 def test_document_json_is_the_contract():
@@ -114,6 +115,12 @@ def test_log_fields_carry_no_personal_data():
 
 def settings(mode: str, **env: str) -> Settings:
     return load_settings({"IPS_DOCUMENT": mode, **env})
+
+
+def apply(face: str, result, s: Settings) -> tuple[str, list[str]]:
+    """(decision, reasons) once the document's checks are folded in."""
+    decision = with_document(Decision(Outcome(face)), result, s.documents)
+    return decision.outcome, list(decision.reasons)
 
 
 EXPIRED = run_checks(passport(expiry_date=date(2020, 1, 1)), TODAY)
@@ -148,8 +155,8 @@ def test_decision_rule_settings():
 
 def test_document_settings_parse_and_refuse_bad_values():
     s = load_settings({"IPS_DOCUMENT": "enforce", "IPS_MIN_AGE": "21"})
-    assert (s.document_mode, s.min_age, s.document_unreadable) == ("enforce", 21, "review")
-    assert load_settings({}).document_mode == "read" and load_settings({}).min_age is None
+    assert (s.documents.mode, s.documents.min_age, s.documents.unreadable) == ("enforce", 21, "review")
+    assert load_settings({}).documents.mode == "read" and load_settings({}).documents.min_age is None
     for env in ({"IPS_DOCUMENT": "strict"}, {"IPS_MIN_AGE": "eighteen"},
                 {"IPS_DOCUMENT_FAILED": "maybe"}):
         with pytest.raises(ValueError):

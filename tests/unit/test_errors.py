@@ -4,8 +4,8 @@ import inspect
 
 import pytest
 
-from chalicelib import errors
-from chalicelib.errors import STATUS, ApiError, Code
+from chalicelib.core import errors
+from chalicelib.core.errors import STATUS, ApiError, Code
 
 SAMPLE_ARGS = {"field": "dl", "count": 2, "width": 10, "height": 20, "message": "m",
                "challenge": "ApiKey", "path": "/ips", "allowed": "POST, OPTIONS",

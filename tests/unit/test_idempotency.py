@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from moto import mock_aws
 
-from chalicelib.errors import ApiError
+from chalicelib.core.errors import ApiError
 from chalicelib.idempotency import run_once
 from chalicelib.idempotency.base import LEASE_S, TTL_S
 from chalicelib.idempotency.dynamodb import DynamoIdempotencyStore

@@ -1,7 +1,7 @@
 import pytest
 
-from chalicelib.errors import ApiError
-from chalicelib.image_checks import MAX_PIXELS, check_image
+from chalicelib.core.errors import ApiError
+from chalicelib.imaging.checks import MAX_PIXELS, check_image
 from tests.support.images import image_bytes
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from chalicelib.errors import ApiError
-from chalicelib.image_checks import check_image
-from chalicelib.image_normalise import ENGINE_MAX_BYTES, MAX_LONG_SIDE, normalise
+from chalicelib.core.errors import ApiError
+from chalicelib.imaging.checks import check_image
+from chalicelib.imaging.normalise import ENGINE_MAX_BYTES, MAX_LONG_SIDE, normalise
 from tests.support.bad_images import BOMBS, encode, photo
 from tests.support.fresh_python import run_python
 
@@ -172,9 +172,9 @@ import resource, sys, time
 sys.path.insert(0, {str(ROOT)!r})
 resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 from tests.support.bad_images import BOMBS
-from chalicelib.image_checks import check_image
-from chalicelib.image_normalise import normalise
-from chalicelib.errors import ApiError
+from chalicelib.imaging.checks import check_image
+from chalicelib.imaging.normalise import normalise
+from chalicelib.core.errors import ApiError
 bombs = {{k: f() for k, f in BOMBS.items()}}
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.perf_counter()
@@ -203,7 +203,7 @@ def test_undecodable_pixels_are_invalid_image():
 def test_log_line_says_which_images_were_reencoded(dev_client, rekognition, caplog):
     import logging
 
-    from chalicelib import logs
+    from chalicelib.core import logs
     from tests.support.calls import post
     from tests.support.images import b64
     rekognition.add_response("compare_faces", {"SourceImageFace": {"BoundingBox": {

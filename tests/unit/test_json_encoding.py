@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from chalicelib.errors import ApiError
-from chalicelib.request_decoding import parse_body
+from chalicelib.core.errors import ApiError
+from chalicelib.flows.payload import parse_body
 from tests.support.images import b64, image_bytes
 
 TEXT = json.dumps({"dl": b64(image_bytes(100, 100)), "selfie": b64(image_bytes(100, 100))})

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from chalicelib.once import PerProcess
+from chalicelib.core.once import PerProcess
 
 
 def test_many_threads_build_once():

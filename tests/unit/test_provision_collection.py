@@ -6,7 +6,7 @@ import json
 import pytest
 from botocore.stub import Stubber
 
-from scripts.provision_collection import collection_id_for, provision
+from scripts.ops.provision_collection import collection_id_for, provision
 from tests.support.rekognition_stub import fake_client
 
 DESCRIBED = {"FaceCount": 0, "UserCount": 0, "FaceModelVersion": "7.0",
@@ -56,9 +56,29 @@ def test_collection_ids_match_the_stage_policies(tmp_path):
         policy = json.loads((root / f"policy-{stage}.json").read_text())
         resources = [s["Resource"] for s in policy["Statement"]
                      if "rekognition:IndexFaces" in s["Action"]]
-        assert resources == [f"arn:aws:rekognition:*:*:collection/{collection}"]
+        assert resources == [f"arn:aws:rekognition:*:*:collection/{collection}-*"]   # per tenant
         template = json.loads((root / f"collection-{stage}.json").read_text())
-        assert template["Resources"]["FaceCollection"]["Properties"]["CollectionId"] == collection
+        assert template["Resources"]["FaceCollection"]["Properties"]["CollectionId"] \
+            == f"{collection}-default"
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"stages": {"qa": {}}}))
     assert collection_id_for("qa", config) == "ips-qa"
+
+
+def test_tenants_come_from_the_ssm_names_only(stub):
+    from scripts.ops.provision_collection import tenants_from_ssm
+    with Stubber(fake_client("ssm")) as ssm:
+        ssm.add_response("get_parameters_by_path", {
+            "Parameters": [{"Name": "/ips/prod/tenants/globex"}], "NextToken": "n"},
+            {"Path": "/ips/prod/tenants", "Recursive": False, "WithDecryption": False})
+        ssm.add_response("get_parameters_by_path", {
+            "Parameters": [{"Name": "/ips/prod/tenants/acme"}]},
+            {"Path": "/ips/prod/tenants", "Recursive": False, "WithDecryption": False,
+             "NextToken": "n"})
+        assert tenants_from_ssm(ssm.client, "/ips/prod/tenants") == ["acme", "globex"]
+        ssm.assert_no_pending_responses()
+
+
+def test_given_tenants_win():
+    from scripts.ops.provision_collection import stage_tenants
+    assert stage_tenants("prod", ["b", "a", "b"]) == ["a", "b"]

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from chalicelib.errors import ApiError
-from chalicelib.request_decoding import (
+from chalicelib.core.errors import ApiError
+from chalicelib.flows.payload import (
     MAX_BODY_BYTES,
     MAX_IMAGE_BYTES,
     decode_image_field,

@@ -9,7 +9,7 @@ from botocore.exceptions import ReadTimeoutError
 from botocore.stub import Stubber
 
 from chalicelib.documents.textract import TextractReader, from_analyze_id
-from chalicelib.engines.base import Image
+from chalicelib.imaging.image import Image
 from tests.support.rekognition_stub import fake_client
 from tests.support.textract_stub import (
     EMPTY,

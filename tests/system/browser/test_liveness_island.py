@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from chalicelib.static_assets import LIVENESS
+from chalicelib.http.static_assets import LIVENESS
 from tests.support.browser import launch, no_face_image, open_page, wait_until, y4m_from_photo
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}

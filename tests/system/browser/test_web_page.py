@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from PIL import Image, ImageChops, ImageFilter, ImageOps, ImageStat
 
-from chalicelib.static_assets import STATIC_DIR
+from chalicelib.http.static_assets import STATIC_DIR
 from tests.support.browser import (
     ARTIFACTS,
     RESULT_TIMEOUT_MS,

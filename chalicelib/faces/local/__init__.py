@@ -1,0 +1,1 @@
+"""The offline face engine (docs/offline-engine.md); `engine.LocalEngine`."""
