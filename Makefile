@@ -12,6 +12,14 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 RUN_FLAGS ?=
 REQS   := requirements.txt requirements-dev.txt requirements-local.txt requirements-e2e.txt
+# The Lambda runtime's Python, for `make package` only (Chalice builds for
+# the runtime matching the Python it runs on; 3.13 takes current manylinux
+# wheels). Debian's python3.13 if installed, else pyenv's; LAMBDA_PYTHON=...
+# picks another. The local .venv stays on $(PYTHON) (3.11): the offline
+# engine's wheels (dlib-bin) are built for it.
+LAMBDA_PYTHON ?= $(firstword $(wildcard /usr/bin/python3.13 /usr/local/bin/python3.13 \
+	$(HOME)/.pyenv/versions/3.13*/bin/python3.13))
+LAMBDA_VENV := .venv-lambda
 # Browser tests drive Debian's Chromium (Playwright's own download is not used).
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -21,7 +29,9 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 $(STAMP): $(REQS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q $(addprefix -r ,$(REQS))
+	# The Lambda's requirements alone first: hash-checked (requirements.txt).
+	$(BIN)/python -m pip install -q --require-hashes -r requirements.txt
+	$(BIN)/python -m pip install -q $(addprefix -r ,$(filter-out requirements.txt,$(REQS)))
 	touch $(STAMP)
 
 # The capture page's Face Liveness island (issue 20; docs/web-page.md): npm ci
@@ -34,6 +44,16 @@ $(LIVENESS): web/package-lock.json web/build.mjs web/face-model.mjs $(wildcard w
 	node web/build.mjs
 
 liveness: $(LIVENESS)
+
+
+$(LAMBDA_VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -n "$(LAMBDA_PYTHON)" || { echo "make package needs Python 3.13 (the Lambda runtime):" \
+	  "apt-get install python3.13, pyenv install 3.13, or LAMBDA_PYTHON=/path/to/python3.13" >&2; exit 1; }
+	test -x $(LAMBDA_VENV)/bin/python || $(LAMBDA_PYTHON) -m venv $(LAMBDA_VENV)
+	$(LAMBDA_VENV)/bin/python -m pip install -q --upgrade pip
+	$(LAMBDA_VENV)/bin/python -m pip install -q --require-hashes -r requirements.txt
+	$(LAMBDA_VENV)/bin/python -m pip install -q "$$(grep '^chalice==' requirements-dev.txt)" "$$(grep '^boto3' requirements-dev.txt)"
+	touch $@
 
 run: $(STAMP) $(LIVENESS)
 	$(BIN)/python -m chalicelib.serve --host $(HOST) --port $(PORT) $(RUN_FLAGS)
@@ -100,8 +120,8 @@ fuzz: $(STAMP)
 # STAGE=dev|prod (default prod). The SAM template includes the stage's face
 # collection (.chalice/collection-$(STAGE).json, docs/enrolment.md).
 STAGE ?= prod
-package: $(STAMP) $(LIVENESS)
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) \
+package: $(LAMBDA_VENV)/.installed $(LIVENESS)
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(LAMBDA_VENV)/bin/chalice package --stage $(STAGE) \
 	  --merge-template .chalice/collection-$(STAGE).json out/
 
 # The stage's Rekognition collection and records table for `chalice deploy` (idempotent).
@@ -131,4 +151,4 @@ calibrate-search: $(STAMP)
 	$(BIN)/python -m scripts.eval.calibrate_search
 
 clean:
-	rm -rf $(VENV) out .pytest_cache web/node_modules chalicelib/static/liveness
+	rm -rf $(VENV) $(LAMBDA_VENV) out .pytest_cache web/node_modules chalicelib/static/liveness

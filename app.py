@@ -15,6 +15,7 @@ from chalicelib.flows.search import search as search_faces
 from chalicelib.flows.verify import verify
 from chalicelib.http import api_spec, bodies, handler, static_assets
 from chalicelib.http.responses import error_response
+from chalicelib.tenants.base import Scope
 
 app = Chalice(app_name="ips")
 backends.root().settings()  # a malformed stage setting fails the start-up, not a request
@@ -45,7 +46,7 @@ def ips() -> Response:
         result = verify(services, request)
         return 200, bodies.verification(result, services.settings, request.request_id)
 
-    return handler.handle(_request(), action, cors=True)
+    return handler.handle(_request(), action, Scope.VERIFY, cors=True)
 
 
 @app.route("/ips", methods=["OPTIONS"])
@@ -65,7 +66,7 @@ def documents() -> Response:
     def action(services: Services, request: flow.Request) -> tuple[int, object]:
         return 200, bodies.document(read_document(services, request), request.request_id)
 
-    return handler.handle(_request(), action, cors=True)
+    return handler.handle(_request(), action, Scope.DOCUMENTS, cors=True)
 
 
 @app.route("/documents", methods=["OPTIONS"])
@@ -86,7 +87,8 @@ def enrol() -> Response:
         result = enrolment.enrol(services, request)
         return result.status, bodies.enrolment(result, services.settings, request.request_id)
 
-    return handler.handle(_request(), action)
+    # A retried enrolment (Idempotency-Key) gets the first answer, stores nothing more.
+    return handler.handle(_request(), action, Scope.ENROL, idempotent="POST /enrolments")
 
 
 @app.route("/search", methods=["POST"], api_key_required=True, content_types=["*/*"])
@@ -94,7 +96,7 @@ def search() -> Response:
     def action(services: Services, request: flow.Request) -> tuple[int, object]:
         return 200, bodies.search(search_faces(services, request), request.request_id)
 
-    return handler.handle(_request(), action)
+    return handler.handle(_request(), action, Scope.SEARCH)
 
 
 @app.route("/enrolments/{subject_id}", methods=["GET"], api_key_required=True)
@@ -103,7 +105,7 @@ def enrolled_subject(subject_id: str) -> Response:
         info = enrolment.subject(services, subject_id, request)
         return 200, bodies.subject(info, request.request_id)
 
-    return handler.handle(_request(), action)
+    return handler.handle(_request(), action, Scope.ENROL)
 
 
 @app.route("/enrolments/{subject_id}", methods=["DELETE"], api_key_required=True)
@@ -112,7 +114,7 @@ def erase_subject(subject_id: str) -> Response:
         enrolment.erase(services, subject_id, request)
         return 204, ""
 
-    return handler.handle(_request(), action)
+    return handler.handle(_request(), action, Scope.ERASE)
 
 
 # --- The API contract (openapi.yaml, served as JSON: chalicelib/http/api_spec.py) ----

@@ -22,20 +22,25 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 from chalicelib.config.settings import EngineOptions, Settings, StoreOptions, load_settings
-from chalicelib.core import errors
+from chalicelib.core import crypto, errors
 from chalicelib.core.once import PerProcess
 from chalicelib.documents.base import DocumentReader
 from chalicelib.enrolment.base import EnrolmentStore
 from chalicelib.faces.base import FaceEngine
+from chalicelib.idempotency.base import IdempotencyStore, Sealer
+from chalicelib.tenants.registry import Registry
+from chalicelib.tenants.sources import TenantOptions
 
 _local_engines: PerProcess[FaceEngine] = PerProcess()
 _local_readers: PerProcess[DocumentReader] = PerProcess()
 _local_stores: PerProcess[EnrolmentStore] = PerProcess()
+_local_idempotency: PerProcess[IdempotencyStore] = PerProcess()
 
 
 def utc_today() -> date:
@@ -55,11 +60,28 @@ class Services:
         faces: FaceEngine | None = None,
         reader: DocumentReader | None = None,
         store: EnrolmentStore | None = None,
+        registry: Registry | None = None,
+        idempotency: IdempotencyStore | None = None,
         today: Callable[[], date] = utc_today,
     ) -> None:
         self.settings = settings
         self.today = today
         self._faces, self._reader, self._store = faces, reader, store
+        self._registry, self._idempotency = registry, idempotency
+        self._lock = threading.Lock()
+
+    def registry(self) -> Registry:
+        """The stage's tenants (built once per Settings: the cloud one caches SSM)."""
+        with self._lock:
+            if self._registry is None:
+                self._registry = tenant_registry(self.settings.access.tenants)
+            return self._registry
+
+    def idempotency(self) -> IdempotencyStore:
+        with self._lock:
+            if self._idempotency is None:
+                self._idempotency = idempotency_store(self.settings)
+            return self._idempotency
 
     def faces(self) -> FaceEngine:
         if self._faces is not None:
@@ -144,24 +166,69 @@ def enrolment_store(backend: str, options: StoreOptions) -> EnrolmentStore:
             from chalicelib.faces.local import engine
         except ImportError:
             raise errors.engine_unavailable() from None
-        from chalicelib.core import crypto
-
-        keys = crypto.local_keys(
-            {
-                "IPS_DATA_KEY": options.data_key,
-                "IPS_DATA_KEYS_OLD": options.data_keys_old,
-                "IPS_DATA_KEY_FILE": options.key_file,
-            }
-        )
         return SqliteStore(
             options.db_path,
             engine.MODEL_VERSION,
             engine.similarity_from_distance,
             engine.distance_from_similarity,
-            sealer=crypto.Sealer(keys),
+            sealer=local_sealer(options),
         )
 
     return _local_stores.get(options, build)
+
+
+def tenant_registry(options: TenantOptions) -> Registry:
+    """IPS_TENANTS_PARAMETER: the SSM mapping (cloud); else the file and keys."""
+    from chalicelib.tenants import build_registry
+
+    def ssm() -> object:
+        from chalicelib.aws import clients
+
+        return clients.client("ssm")
+
+    return build_registry(options, ssm)
+
+
+def idempotency_store(settings: Settings) -> IdempotencyStore:
+    """SQLite under the data directory (local), DynamoDB (cloud); answers sealed."""
+    sealer = data_sealer(settings)
+    if settings.engine != "local":
+        from chalicelib.aws import clients
+        from chalicelib.idempotency.dynamodb import DynamoIdempotencyStore
+
+        table = settings.idempotency_table or f"ips-idempotency-{settings.stage}"
+        return DynamoIdempotencyStore(clients.client("dynamodb"), table, sealer)
+    from chalicelib.idempotency.sqlite import SqliteIdempotencyStore
+
+    return _local_idempotency.get(
+        settings.data_dir,
+        lambda: SqliteIdempotencyStore(
+            os.path.join(settings.data_dir, "idempotency.sqlite3"), sealer
+        ),
+    )
+
+
+def local_sealer(options: StoreOptions) -> crypto.Sealer:
+    """AES-GCM under the local data key (IPS_DATA_KEY, else its key file)."""
+    keys = crypto.local_keys(
+        {
+            "IPS_DATA_KEY": options.data_key,
+            "IPS_DATA_KEYS_OLD": options.data_keys_old,
+            "IPS_DATA_KEY_FILE": options.key_file,
+        }
+    )
+    return crypto.Sealer(keys)
+
+
+def data_sealer(settings: Settings) -> Sealer:
+    """The stored idempotent answers' sealer: the local data key; on the
+    cloud stages the table's own encryption at rest (DynamoDB SSE), since
+    every Lambda instance must open what another stored."""
+    if settings.engine == "local":
+        return local_sealer(settings.enrolment)
+    from chalicelib.idempotency.sealing import TableEncryption
+
+    return TableEncryption()
 
 
 def preload(settings: Settings) -> int | None:

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 from chalicelib.config import env as envs
 from chalicelib.config import environment
-from chalicelib.config.access import parse_api_key_hashes, parse_cors_origins
+from chalicelib.config.access import parse_cors_origins, parse_log_pepper
 from chalicelib.config.env import SettingError
 from chalicelib.core import crypto, datadir
+from chalicelib.tenants.sources import TenantOptions, parse_tenant_options
 
 QUALITY_FILTERS = ("NONE", "AUTO", "LOW", "MEDIUM", "HIGH")
 MULTI_FACE_POLICIES = ("reject", "best_match")
@@ -85,8 +86,11 @@ class SearchSettings:
 class AccessSettings:
     """The built-in key check and CORS (chalicelib/http/auth.py)."""
 
-    api_key_hashes: tuple[str, ...] = ()  # empty: built-in key check off
+    tenants: TenantOptions = field(default_factory=TenantOptions)  # chalicelib/tenants/
     cors_origins: tuple[str, ...] = ()  # empty: no CORS headers
+    # IPS_LOG_PEPPER: the secret of the logs' pseudonyms (chalicelib/core/pseudonyms.py)
+    log_pepper: bytes = field(default=b"", repr=False)
+    hsts: bool = False  # Strict-Transport-Security on every API answer
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,9 @@ class Settings:
     enrolment: StoreOptions = field(default_factory=StoreOptions)
     search: SearchSettings = field(default_factory=SearchSettings)
     access: AccessSettings = field(default_factory=AccessSettings)
+    # IPS_DATA_DIR: every local file (0700 directory; records, idempotency keys)
+    data_dir: str = "~/.local/share/ips"
+    idempotency_table: str = ""  # IPS_IDEMPOTENCY_TABLE (cloud); "" -> ips-idempotency-<stage>
 
 
 def _stage(env: Mapping[str, str], engine: str) -> str:
@@ -173,8 +180,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             max_matches=envs.whole(env, "IPS_MAX_MATCHES", SearchSettings.max_matches, 0, 100) or 1,
         ),
         access=AccessSettings(
-            api_key_hashes=parse_api_key_hashes(env), cors_origins=parse_cors_origins(env)
+            tenants=parse_tenant_options(env),
+            cors_origins=parse_cors_origins(env),
+            log_pepper=parse_log_pepper(env),
+            hsts=engine != "local",  # the cloud stages are HTTPS only (API Gateway)
         ),
+        data_dir=str(datadir.data_dir(env)),
+        idempotency_table=envs.text(env, "IPS_IDEMPOTENCY_TABLE"),
     )
 
 

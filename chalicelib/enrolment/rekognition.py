@@ -1,6 +1,6 @@
 """The cloud stages' enrolment store: Amazon Rekognition collections, one
 per tenant: ``<IPS_COLLECTION_ID>-<tenant id>`` (say ``ips-prod-acme``),
-created by ``make provision`` (scripts/provision_collection.py). A tenant's
+created by ``make provision`` (scripts/ops/provision_collection.py). A tenant's
 faces are never in a search of another's: the isolation is Rekognition's
 own, not a filter, and the stage's IAM policy covers ``collection/ips-prod-*``
 only. A tenant whose collection is missing gets 503 STORE_UNAVAILABLE.

@@ -11,13 +11,13 @@ an image."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.backends import Services
 from chalicelib.core import errors
 from chalicelib.core.logs import log_event
+from chalicelib.core.pseudonyms import pseudonym
 from chalicelib.decision.policy import MATCH, Decision, with_duplicates
 from chalicelib.enrolment.base import SUBJECT_ID_PATTERN, Match, Probe, SubjectInfo
 from chalicelib.flows.request import Request
@@ -45,10 +45,11 @@ def check_subject_id(value: Any) -> str:
     return value
 
 
-def subject_hash(subject_id: str) -> str:
-    """What logs may carry: a short SHA-256 of the id (enough to correlate
-    a subject's log lines, not the id itself)."""
-    return hashlib.sha256(subject_id.encode("utf-8")).hexdigest()[:16]
+def subject_hash(services: Services, request: Request, subject_id: str) -> str:
+    """What logs may carry: the subject's pseudonym under the logs' secret
+    pepper, per tenant (chalicelib/core/pseudonyms.py), never the id."""
+    pepper = services.settings.access.log_pepper
+    return pseudonym(pepper, request.caller.tenant_id, subject_id)
 
 
 def enrol(services: Services, request: Request) -> EnrolmentResult:
@@ -77,7 +78,7 @@ def enrol(services: Services, request: Request) -> EnrolmentResult:
         "enrolment",
         request_id=request.request_id,
         stage=settings.stage,
-        subject=subject_hash(subject_id),
+        subject=subject_hash(services, request, subject_id),
         status=result.status,
         enrolled=enrolled,
         duplicates=len(duplicates),
@@ -87,10 +88,12 @@ def enrol(services: Services, request: Request) -> EnrolmentResult:
 
 
 def subject(services: Services, subject_id: str, request: Request) -> SubjectInfo:
-    request_id = request.request_id
     info = services.store().subject(request.tenant_id, check_subject_id(subject_id))
     log_event(
-        "subject", request_id=request_id, subject=subject_hash(subject_id), found=info is not None
+        "subject",
+        request_id=request.request_id,
+        subject=subject_hash(services, request, subject_id),
+        found=info is not None,
     )
     if info is None:
         raise errors.subject_not_found()
@@ -100,6 +103,11 @@ def subject(services: Services, subject_id: str, request: Request) -> SubjectInf
 def erase(services: Services, subject_id: str, request: Request) -> None:
     request_id = request.request_id
     erased = services.store().erase(request.tenant_id, check_subject_id(subject_id))
-    log_event("erasure", request_id=request_id, subject=subject_hash(subject_id), erased=erased)
+    log_event(
+        "erasure",
+        request_id=request_id,
+        subject=subject_hash(services, request, subject_id),
+        erased=erased,
+    )
     if not erased:
         raise errors.subject_not_found()

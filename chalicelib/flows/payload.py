@@ -43,8 +43,10 @@ def parse_body(raw: bytes, content_type: str | None = None) -> dict[str, bytes]:
 def load_payload(raw: bytes, content_type: str | None = None) -> dict[str, Any]:
     """The request's JSON object (images still base64), checked before any
     image is decoded, or raise ApiError (other routes read other fields from
-    it). A missing Content-Type is taken as JSON, as API Gateway and Chalice do."""
-    media_type = (content_type or "application/json").split(";")[0].strip().lower()
+    it). The Content-Type must be application/json (415 otherwise, even when missing)."""
+    # No Content-Type is refused too (issue 17): a web page's no-cors POST
+    # carries text/plain or none, and must never be read as JSON.
+    media_type = (content_type or "").split(";")[0].strip().lower()
     if media_type != "application/json":
         raise errors.unsupported_media_type()
     if len(raw) > MAX_BODY_BYTES:

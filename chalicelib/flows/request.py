@@ -1,19 +1,25 @@
-"""What every flow receives besides its Services: the raw request."""
+"""What every flow receives besides its Services: the raw request and who
+sent it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.tenants.base import DEFAULT_TENANT
+from chalicelib.tenants.base import Caller
 
 
 @dataclass(frozen=True)
 class Request:
     """A request as the HTTP layer hands it to a flow (no Chalice types).
-    Every store call takes `tenant_id` first; until the HTTP handler
-    authenticates a Caller (issue 17), it is the "default" tenant."""
+    ``caller`` is authenticated and holds the route's scope; flows pass
+    ``caller.tenant_id`` to every store call."""
 
     body: bytes
     content_type: str | None
     request_id: str
-    tenant_id: str = DEFAULT_TENANT
+    caller: Caller
+
+    @property
+    def tenant_id(self) -> str:
+        """The tenant every store call of this request is made for."""
+        return self.caller.tenant_id

@@ -1,15 +1,14 @@
 """Access control that works on every stage, `chalice local` included:
-an optional API-key check and an optional CORS allow-list.
+who the caller is (tenant, key id, scopes), the route's scope, and an
+optional CORS allow-list.
 
-API key (docs/deploy-access.md): off unless keys are configured. Keys come
-from IPS_API_KEY_SHA256 (comma-separated SHA-256 hex digests, so
-.chalice/config.json never holds a secret) and/or IPS_API_KEYS (plain keys,
-comma-separated, for a shell environment or a secrets manager). The caller
-sends the key in the `x-api-key` header, as API Gateway expects. The presented
-key is hashed and compared with every configured digest by
-hmac.compare_digest, without stopping at the first match, so neither the
-comparison nor the number of keys leaks through timing. On the cloud stages
-API Gateway checks its own keys first; this check then adds to it.
+Keys and tenants (docs/deploy-access.md, chalicelib/tenants/): a key names
+one tenant and its scopes. Local stage: the x-api-key header, hashed and
+compared in constant time with the tenants file's and IPS_API_KEYS' digests
+(chalicelib/tenants/registry.py). Cloud stages with IPS_TENANTS_PARAMETER:
+API Gateway checks the key and the request context names its id, mapped to
+a tenant in SSM. No key, or one naming no tenant: 401. A key without the
+route's scope: 403 SCOPE_MISSING.
 
 CORS: off unless IPS_CORS_ORIGINS lists exact origins
 (`https://app.example.com`). Chalice's CORSConfig is fixed per route at
@@ -19,12 +18,13 @@ carries the API key, so it is not key-protected)."""
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from chalicelib.config.access import MAX_KEY_CHARS, key_digest
 from chalicelib.core import errors
 from chalicelib.core.logs import log_event
+from chalicelib.tenants import Registry, TenantsUnavailable
+from chalicelib.tenants.base import Caller, Scope, default_caller
 
 API_KEY_HEADER = "x-api-key"
 
@@ -43,26 +43,32 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return value
 
 
-def key_accepted(presented: str | None, digests: Iterable[str]) -> bool:
-    if not presented or len(presented) > MAX_KEY_CHARS:
-        return False
-    candidate = key_digest(presented).encode("ascii")
-    accepted = False
-    for digest in digests:
-        accepted |= hmac.compare_digest(candidate, digest.encode("ascii"))
-    return accepted
-
-
-def require_api_key(
-    headers: Mapping[str, str], digests: tuple[str, ...], request_id: str = ""
-) -> None:
-    """Raise the 401 ApiError unless the check is off or the key is valid.
-    A refusal is logged (never the key itself) so brute force shows up."""
-    if not digests:
-        return
-    presented = _header(headers, API_KEY_HEADER)
-    if key_accepted(presented, digests):
-        return
+def authenticate(
+    registry: Registry,
+    headers: Mapping[str, str],
+    context: Mapping[str, Any] | None,
+    request_id: str = "",
+) -> Caller:
+    """The Caller, or the 401 ApiError (503 when the registry cannot be
+    read). Cloud stages with the tenant mapping: API Gateway checked the key
+    and names it in requestContext.identity.apiKeyId. Otherwise the x-api-key
+    header against the configured digests; with none configured (a
+    loopback-only local run) the `default` tenant with every scope. A refusal
+    is logged (never the key itself) so guessing shows up."""
+    try:
+        if registry.keyless:
+            return default_caller()
+        if registry.gateway_keys:
+            identity = (context or {}).get("identity") or {}
+            presented = identity.get("apiKeyId") if isinstance(identity, Mapping) else None
+            caller = registry.by_api_key_id(str(presented) if presented else None)
+        else:
+            presented = _header(headers, API_KEY_HEADER)
+            caller = registry.by_key(presented)
+    except TenantsUnavailable:
+        raise errors.tenants_unavailable() from None
+    if caller is not None:
+        return caller
     log_event(
         "unauthorized",
         request_id=request_id,
@@ -75,6 +81,21 @@ def require_api_key(
         else "An API key is required in the x-api-key header."
     )
     raise errors.unauthorized(message, CHALLENGE)
+
+
+def require_scope(caller: Caller, scope: Scope, request_id: str = "") -> None:
+    """403 SCOPE_MISSING unless the caller's key carries the route's scope."""
+    if caller.allows(scope):
+        return
+    log_event(
+        "forbidden",
+        request_id=request_id,
+        status=403,
+        tenant=caller.tenant_id,
+        key=caller.key_id,
+        scope=str(scope),
+    )
+    raise errors.scope_missing(str(scope))
 
 
 def cors_headers(headers: Mapping[str, str], origins: tuple[str, ...]) -> dict[str, str]:

@@ -36,6 +36,8 @@ def run_once(
     claim = store.claim(tenant_id, key, fingerprint(route, body))
     if claim.outcome is Outcome.REPLAY:
         return claim.status, json.loads(claim.body), True
+    if claim.outcome is Outcome.UNREADABLE:
+        raise errors.idempotency_in_progress(60)
     if claim.outcome is Outcome.MISMATCH:
         raise errors.idempotency_key_reused()
     if claim.outcome is Outcome.IN_PROGRESS:

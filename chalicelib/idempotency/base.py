@@ -42,6 +42,7 @@ class Outcome(Enum):
     REPLAY = "replay"  # the first answer is returned
     MISMATCH = "mismatch"  # the key was used with another request: 422
     IN_PROGRESS = "in_progress"  # the first request still runs: 409
+    UNREADABLE = "unreadable"  # the first answer is kept but cannot be opened here: 409
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,14 @@ def fingerprint(route: str, body: bytes) -> str:
     digest.update(b"\n")
     digest.update(body)
     return digest.hexdigest()
+
+
+def open_answer(sealer: Sealer, status: int, blob: bytes, aad: bytes) -> Claim:
+    """The stored answer as a REPLAY claim, or UNREADABLE (another key sealed it)."""
+    try:
+        return Claim(Outcome.REPLAY, status, sealer.unseal(blob, aad))
+    except Exception:  # a wrong key or an altered value: never replay garbage
+        return Claim(Outcome.UNREADABLE)
 
 
 class Sealer(Protocol):

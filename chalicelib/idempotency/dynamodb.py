@@ -12,7 +12,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.idempotency.base import LEASE_S, TTL_S, Claim, Outcome, Sealer, key_hash
+from chalicelib.idempotency.base import (
+    LEASE_S,
+    TTL_S,
+    Claim,
+    Outcome,
+    Sealer,
+    key_hash,
+    open_answer,
+)
 
 TTL_ATTRIBUTE = "expires_at"
 
@@ -56,8 +64,9 @@ class DynamoIdempotencyStore:
             return Claim(Outcome.MISMATCH)
         if "status" not in item:
             return Claim(Outcome.IN_PROGRESS)
-        body = self._sealer.unseal(bytes(item["body"]["B"]), hashed.encode())
-        return Claim(Outcome.REPLAY, int(item["status"]["N"]), body)
+        return open_answer(
+            self._sealer, int(item["status"]["N"]), bytes(item["body"]["B"]), hashed.encode()
+        )
 
     def complete(self, tenant_id: str, key: str, status: int, body: bytes) -> None:
         hashed = key_hash(tenant_id, key)
@@ -84,3 +93,15 @@ class DynamoIdempotencyStore:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
+
+
+def table_definition(table: str) -> dict[str, Any]:
+    """CreateTable's arguments (make provision; the SAM template has the same)."""
+    return {
+        "TableName": table,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "key_hash", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "key_hash", "KeyType": "HASH"}],
+        "SSESpecification": {"Enabled": True},
+        "Tags": [{"Key": "app", "Value": "ips"}],
+    }

@@ -11,7 +11,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-from chalicelib.idempotency.base import LEASE_S, TTL_S, Claim, Outcome, Sealer, key_hash
+from chalicelib.idempotency.base import (
+    LEASE_S,
+    TTL_S,
+    Claim,
+    Outcome,
+    Sealer,
+    key_hash,
+    open_answer,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS idempotency (
@@ -78,7 +86,7 @@ class SqliteIdempotencyStore:
             return Claim(Outcome.MISMATCH)
         if status is None:
             return Claim(Outcome.IN_PROGRESS)
-        return Claim(Outcome.REPLAY, int(status), self._sealer.unseal(body, hashed.encode()))
+        return open_answer(self._sealer, int(status), body, hashed.encode())
 
     def complete(self, tenant_id: str, key: str, status: int, body: bytes) -> None:
         hashed = key_hash(tenant_id, key)

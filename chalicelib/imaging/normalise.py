@@ -8,7 +8,8 @@ very same bytes: no decode, no re-encode, no quality loss. That is what phone
 cameras and browsers send, so almost every request takes it.
 
 Everything else is decoded once and re-encoded once as JPEG:
-- HEIC/HEIF, AVIF, WebP, GIF (first frame), BMP, TIFF (first page): converted.
+- HEIC/HEIF, AVIF, WebP: converted (GIF, BMP and TIFF never get here:
+  chalicelib/image_checks.py refuses them).
 - EXIF orientation is applied to the pixels first. Rekognition reads EXIF
   orientation only in JPEGs, and how its boxes relate to it has changed
   across API versions (OrientationCorrection is deprecated); rotating the

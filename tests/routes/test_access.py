@@ -1,11 +1,12 @@
-"""The built-in API-key check and the CORS allow-list (chalicelib/auth.py),
+"""The built-in API-key check and the CORS allow-list (chalicelib/http/auth.py),
 through chalice.test.Client on the dev stage."""
 import json
 
 import pytest
 
 from chalicelib.config.settings import load_settings
-from chalicelib.http import auth
+from chalicelib.tenants.registry import key_digest
+from chalicelib.tenants.sources import TenantOptions
 
 KEY = "k3y-for-tests-0123456789abcdef"
 OTHER_KEY = "another-key-0123456789abcdefgh"
@@ -19,7 +20,7 @@ def call(client, body=b"{}", **headers):
 
 def test_off_by_default(dev_client):
     settings = load_settings({})
-    assert settings.access.api_key_hashes == () and settings.access.cors_origins == ()
+    assert settings.access.tenants == TenantOptions() and settings.access.cors_origins == ()
     response = call(dev_client)              # reaches the decoder: no 401
     assert response.status_code == 400
     assert "Access-Control-Allow-Origin" not in response.headers
@@ -35,7 +36,7 @@ def test_off_by_default(dev_client):
     ({"Authorization": "Bearer " + KEY}, "An API key is required in the x-api-key header."),
 ])
 def test_missing_or_wrong_key_is_401(dev_client, stage_env, headers, message):
-    stage_env(IPS_API_KEY_SHA256=auth.key_digest(KEY))
+    stage_env(IPS_API_KEY_SHA256=key_digest(KEY))
     response = call(dev_client, **headers)
     assert response.status_code == 401
     body = json.loads(response.body)
@@ -45,9 +46,9 @@ def test_missing_or_wrong_key_is_401(dev_client, stage_env, headers, message):
 
 
 @pytest.mark.parametrize("env", [
-    {"IPS_API_KEY_SHA256": auth.key_digest(OTHER_KEY) + "," + auth.key_digest(KEY).upper()},
+    {"IPS_API_KEY_SHA256": key_digest(OTHER_KEY) + "," + key_digest(KEY).upper()},
     {"IPS_API_KEYS": f"{OTHER_KEY}, {KEY}"},
-    {"IPS_API_KEYS": OTHER_KEY, "IPS_API_KEY_SHA256": auth.key_digest(KEY)},
+    {"IPS_API_KEYS": OTHER_KEY, "IPS_API_KEY_SHA256": key_digest(KEY)},
 ])
 def test_valid_key_passes_to_the_handler(dev_client, stage_env, env):
     stage_env(**env)
@@ -79,15 +80,7 @@ def test_refusal_is_logged_without_the_key(dev_client, stage_env, caplog):
     assert "guess" not in caplog.text
 
 
-def test_comparison_is_constant_time_primitive(monkeypatch):
-    calls = []
-    real = auth.hmac.compare_digest
-    monkeypatch.setattr(auth.hmac, "compare_digest",
-                        lambda a, b: calls.append((a, b)) or real(a, b))
-    digests = (auth.key_digest(KEY), auth.key_digest(OTHER_KEY))
-    assert auth.key_accepted(KEY, digests)
-    assert len(calls) == 2             # every configured key is compared, no early exit
-    assert not auth.key_accepted(None, digests) and not auth.key_accepted("", digests)
+# The constant-time comparison: tests/unit/test_tenants.py.
 
 
 @pytest.mark.parametrize("env", [

@@ -145,3 +145,53 @@ def test_a_malformed_tenants_file_is_refused_naming_it(tmp_path):
     assert done.returncode == 2
     reason = [json.loads(line) for line in done.stderr.decode().splitlines()][-1]["reason"]
     assert reason.startswith("IPS_TENANTS_FILE") and "keys" in reason
+
+
+def test_json_routes_refuse_a_body_that_is_not_declared_json(server):
+    body = verification_body()
+    for headers in ({}, {"Content-Type": "text/plain"},
+                    {"Content-Type": "application/x-www-form-urlencoded"}):
+        status, _, answer = server.request("POST", "/ips", body, {"x-api-key": ACME_KEY, **headers})
+        assert (status, json.loads(answer)["code"]) == (415, "UNSUPPORTED_MEDIA_TYPE"), headers
+
+
+def enrolment(subject_id):
+    from tests.support.face_images import astronaut, astronaut_card, fs
+    return json.dumps({"subject_id": subject_id, "dl": b64(astronaut_card()),
+                       "selfie": b64(fs.jpeg_bytes(astronaut())),
+                       "expected": {"surname": "Qwertyuiop", "date_of_birth": "1974-08-12"}}
+                      ).encode()
+
+
+SUBJECT = "cust-edge-4711"
+
+
+def test_two_tenants_an_idempotent_retry_is_stored_once(server):
+    pytest.importorskip("dlib", reason="the offline engine is not installed")
+    key = {"Idempotency-Key": "retry-0001"}
+    first = post(server, "/enrolments", enrolment(SUBJECT), **key)
+    assert first[0] == 201, first[2]
+    again = post(server, "/enrolments", enrolment(SUBJECT), **key)
+    assert again[0] == 201 and again[1].get("Idempotent-Replayed") == "true"
+    assert json.loads(again[2]) == json.loads(first[2])
+    status, _, info = server.request("GET", f"/enrolments/{SUBJECT}",
+                                     headers={"x-api-key": ACME_KEY})
+    assert (status, json.loads(info)["faces"]) == (200, 1)
+    # the other tenant's key lacks the scope; it never learns whether the id exists
+    for method in ("GET", "DELETE"):
+        status, _, answer = server.request(method, f"/enrolments/{SUBJECT}",
+                                           headers={"x-api-key": GLOBEX_KEY})
+        assert (status, json.loads(answer)["code"]) == (403, "SCOPE_MISSING")
+
+
+def test_the_log_holds_no_id_name_key_plain_hash_or_image(server):
+    """Last in the module: everything above went through this server's log."""
+    post(server, "/ips", body=b"{}", key="guess-0123456789abcdefghij")   # a refusal, logged
+    status, _, _ = server.request("GET", "/health")
+    assert status == 200
+    text = "\n".join(server.lines)
+    assert '"event":"access"' in text and '"event":"unauthorized"' in text
+    forbidden = [SUBJECT, "Qwertyuiop", "1974-08-12", ACME_KEY, GLOBEX_KEY, METRICS_KEY,
+                 "guess-0123456789", sha(ACME_KEY), sha(SUBJECT), sha(SUBJECT)[:16],
+                 "/9j/", "iVBORw0KGgo"]                    # JPEG and PNG base64 starts
+    assert not [item for item in forbidden if item in text]

@@ -1,6 +1,7 @@
-"""`chalice package` works offline-credentials-wise and ships exactly what
-Lambda needs: the app, Pillow and pillow-heif built for the Lambda runtime,
-no offline engine."""
+"""`make package`'s `chalice package` (run by the Lambda runtime's Python,
+3.13, from .venv-lambda) works offline-credentials-wise and ships exactly
+what Lambda needs: the app, a current Pillow (>= 12.3) and pillow-heif
+built for the python3.13 runtime, cryptography, no offline engine."""
 import ast
 import json
 import os
@@ -21,7 +22,10 @@ def package(request, tmp_path_factory):
     out = tmp_path_factory.mktemp(f"package-{request.param}")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(AWS_DEFAULT_REGION="us-east-1")
-    chalice = Path(sys.executable).with_name("chalice")
+    # The packaging venv, as `make package` makes it (hash-checked requirements.txt).
+    subprocess.run(["make", ".venv-lambda/.installed"], cwd=ROOT, check=True,
+                   capture_output=True, timeout=900)
+    chalice = ROOT / ".venv-lambda" / "bin" / "chalice"
     # As `make package` does: the stage's face collection merged in.
     subprocess.run([str(chalice), "package", "--stage", request.param, "--merge-template",
                     f".chalice/collection-{request.param}.json", str(out)],
@@ -36,14 +40,15 @@ def test_zip_holds_runtime_dependencies_only(package):
         unzipped = sum(info.file_size for info in zf.infolist())
     top = {name.split("/")[0] for name in names}
     assert {"app.py", "chalicelib", "PIL"} <= top
-    assert any(n.startswith("PIL/_imaging.cpython-311-x86_64-linux-gnu") for n in names)
-    # HEIC: pillow-heif's manylinux2014 build, its bundled libheif; AVIF and
-    # WebP: Pillow's own plugins (chalicelib/image_normalise.py converts them).
-    assert "_pillow_heif.cpython-311-x86_64-linux-gnu.so" in names
+    assert any(n.startswith("PIL/_imaging.cpython-313-x86_64-linux-gnu") for n in names)
+    # HEIC: pillow-heif's build, its bundled libheif; AVIF and WebP: Pillow's
+    # own plugins (chalicelib/image_normalise.py converts them).
+    assert "_pillow_heif.cpython-313-x86_64-linux-gnu.so" in names
     assert "pillow_heif/__init__.py" in names
     assert any(n.startswith("pillow_heif.libs/libheif") for n in names)
-    assert any(n.startswith("PIL/_avif.cpython-311-x86_64-linux-gnu") for n in names)
-    assert any(n.startswith("PIL/_webp.cpython-311-x86_64-linux-gnu") for n in names)
+    assert any(n.startswith("PIL/_avif.cpython-313-x86_64-linux-gnu") for n in names)
+    assert any(n.startswith("PIL/_webp.cpython-313-x86_64-linux-gnu") for n in names)
+    assert "cryptography/hazmat/bindings/_rust.abi3.so" in names
     for forbidden in OFFLINE_ENGINE_PACKAGES:
         assert not any(n.split("/")[0].startswith(forbidden) for n in names), forbidden
     assert not any(n.startswith(("tests/", "scripts/", ".venv/")) for n in names)
@@ -55,7 +60,7 @@ def test_template_policy_is_least_privilege_and_key_required(package):
     stage, out = package
     template = json.loads((out / "sam.json").read_text())
     function = template["Resources"]["APIHandler"]["Properties"]
-    assert function["Runtime"] == "python3.11"
+    assert function["Runtime"] == "python3.13"
     assert function["Environment"]["Variables"]["IPS_ENGINE"] == "rekognition"
     assert function["Environment"]["Variables"]["IPS_STAGE"] == stage
     role = template["Resources"]["ApiHandlerRole"]["Properties"]
@@ -146,3 +151,19 @@ def test_contract_ships_and_preflight_needs_no_key(package):
     paths = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
     assert "security" not in paths["/ips"]["options"]     # browsers send no key on a preflight
     assert "security" not in paths["/openapi.json"]["get"]
+
+
+def _version(zf: zipfile.ZipFile, project: str) -> tuple[int, ...]:
+    """The Version: line of the project's METADATA inside the zip."""
+    (metadata,) = [n for n in zf.namelist()
+                   if n.lower().startswith(f"{project}-") and n.endswith(".dist-info/METADATA")]
+    line = next(x for x in zf.read(metadata).decode().splitlines() if x.startswith("Version:"))
+    return tuple(int(part) for part in line.split(":", 1)[1].strip().split(".")[:3])
+
+
+def test_the_package_carries_a_current_pillow_and_pillow_heif(package):
+    """Pillow releases before 12.3 have published advisories (issue 17)."""
+    _, out = package
+    with zipfile.ZipFile(out / "deployment.zip") as zf:
+        assert _version(zf, "pillow") >= (12, 3)
+        assert _version(zf, "pillow_heif") >= (1, 9)

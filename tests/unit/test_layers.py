@@ -12,9 +12,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # Lowest first. A module may import its own layer's and lower layers' modules.
 LAYERS = [
     {"core"},
-    {"config", "aws"},
+    # tenants needs only core (its SSM client is injected): config parses its file
+    {"config", "aws", "tenants"},
     {"imaging"},
-    {"tenants"},
     {"faces", "documents", "enrolment", "liveness", "records", "idempotency"},
     {"decision"},
     {"backends"},

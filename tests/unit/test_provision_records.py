@@ -45,7 +45,8 @@ def test_template_policy_and_config_name_the_same_table(stage):
     for key in ("KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes", "BillingMode"):
         assert props[key] == script[key], key
     policy = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
-    [statement] = [s for s in policy["Statement"] if "dynamodb:PutItem" in s["Action"]]
+    [statement] = [s for s in policy["Statement"] if "dynamodb:PutItem" in s["Action"]
+                   and table in json.dumps(s["Resource"])]
     assert all(r.endswith((f"table/{table}", f"table/{table}/index/*")) for r in statement["Resource"])
     # append-only: the function can never delete or scan a trail
     assert not {"dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:*"} & set(statement["Action"])

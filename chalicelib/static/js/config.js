@@ -11,7 +11,7 @@ export const MAX_JPEG_BYTES = 1.5 * 1024 * 1024;
 // A photo this browser cannot decode (HEIC in Chrome, say) is sent as it is
 // when it is an image type the service converts and no larger than this.
 export const MAX_PASSTHROUGH_BYTES = 3 * 1024 * 1024;
-export const PASSTHROUGH_TYPES = /^image\/(heic|heif|avif|webp|gif|bmp|tiff)$|\.(heic|heif|avif|webp|gif|bmp|tiff?)$/i;
+export const PASSTHROUGH_TYPES = /^image\/(heic|heif|avif|webp)$|\.(heic|heif|avif|webp)$/i;
 // Lambda's request limit is 6 MB; the page refuses to send more than this.
 export const MAX_BODY_CHARS = 5.8 * 1024 * 1024;
 export const REQUEST_TIMEOUT_MS = 90000;
