@@ -23,7 +23,7 @@ LAMBDA_VENV := .venv-lambda
 # Browser tests drive Debian's Chromium (Playwright's own download is not used).
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run dev load-test test check lint e2e-deps e2e fonts liveness bench bench-handler bench-documents \
+.PHONY: run dev load-test test check lint e2e-deps e2e fonts liveness bench bench-handler bench-documents bench-ips \
 	synth-documents bench-search calibrate-search package provision reconcile verify-audit openapi fuzz clean
 
 $(STAMP): $(REQS)
@@ -103,6 +103,12 @@ bench: $(STAMP) fonts
 # set, reading latency, POST /ips with and without reading.
 bench-documents: $(STAMP) fonts
 	$(BIN)/python -m scripts.perf.bench_documents
+
+# POST /ips through two `make run` servers (reading on / off, free ports),
+# the reader and the face engine alone, side by side, with the load average
+# (issue 21; docs/document-reading.md). Needs ../shared.
+bench-ips: $(STAMP) fonts
+	$(BIN)/python -m scripts.perf.bench_ips
 
 # A labelled synthetic set on disk (images + manifest.csv) to look at.
 synth-documents: $(STAMP) fonts
