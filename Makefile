@@ -23,7 +23,7 @@ LAMBDA_VENV := .venv-lambda
 # Browser tests drive Debian's Chromium (Playwright's own download is not used).
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run dev load-test test check lint e2e-deps e2e fonts bench bench-handler bench-documents \
+.PHONY: run dev load-test test check lint e2e-deps e2e fonts liveness bench bench-handler bench-documents bench-ips \
 	synth-documents bench-search calibrate-search package provision reconcile verify-audit openapi fuzz clean
 
 $(STAMP): $(REQS)
@@ -34,6 +34,18 @@ $(STAMP): $(REQS)
 	$(BIN)/python -m pip install -q $(addprefix -r ,$(filter-out requirements.txt,$(REQS)))
 	touch $(STAMP)
 
+# The capture page's Face Liveness island (issue 20; docs/web-page.md): npm ci
+# from web/package-lock.json, then web/build.mjs bundles it (esbuild) with its
+# WASM and face model into chalicelib/static/liveness/ (git-ignored).
+NPM      ?= npm
+LIVENESS := chalicelib/static/liveness/BUILT
+$(LIVENESS): web/package-lock.json web/build.mjs web/face-model.mjs $(wildcard web/src/*.js)
+	cd web && $(NPM) ci --no-audit --no-fund --loglevel=error
+	node web/build.mjs
+
+liveness: $(LIVENESS)
+
+
 $(LAMBDA_VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -n "$(LAMBDA_PYTHON)" || { echo "make package needs Python 3.13 (the Lambda runtime):" \
 	  "apt-get install python3.13, pyenv install 3.13, or LAMBDA_PYTHON=/path/to/python3.13" >&2; exit 1; }
@@ -43,16 +55,16 @@ $(LAMBDA_VENV)/.installed: requirements.txt requirements-dev.txt
 	$(LAMBDA_VENV)/bin/python -m pip install -q "$$(grep '^chalice==' requirements-dev.txt)" "$$(grep '^boto3' requirements-dev.txt)"
 	touch $@
 
-run: $(STAMP)
+run: $(STAMP) $(LIVENESS)
 	$(BIN)/python -m chalicelib.serve --host $(HOST) --port $(PORT) $(RUN_FLAGS)
 
-dev: $(STAMP)
+dev: $(STAMP) $(LIVENESS)
 	$(BIN)/chalice local --stage local --host $(HOST) --port $(PORT) $(RUN_FLAGS)
 
 load-test: $(STAMP)
 	$(BIN)/python -m scripts.perf.load_test
 
-test: $(STAMP) e2e-deps fonts
+test: $(STAMP) $(LIVENESS) e2e-deps fonts
 	$(BIN)/python -m pytest -q tests
 
 # No sudo, no Chromium, no network: ruff, mypy, then the unit and route tests.
@@ -68,7 +80,7 @@ e2e-deps:
 	command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
 
-e2e: $(STAMP) e2e-deps
+e2e: $(STAMP) $(LIVENESS) e2e-deps
 	$(BIN)/python -m pytest -q tests/system/browser tests/routes/test_web_page_routes.py
 
 # OCR-B for the synthetic documents' MRZ (tests/support/document_images.py
@@ -92,6 +104,12 @@ bench: $(STAMP) fonts
 bench-documents: $(STAMP) fonts
 	$(BIN)/python -m scripts.perf.bench_documents
 
+# POST /ips through two `make run` servers (reading on / off, free ports),
+# the reader and the face engine alone, side by side, with the load average
+# (issue 21; docs/document-reading.md). Needs ../shared.
+bench-ips: $(STAMP) fonts
+	$(BIN)/python -m scripts.perf.bench_ips
+
 # A labelled synthetic set on disk (images + manifest.csv) to look at.
 synth-documents: $(STAMP) fonts
 	$(BIN)/python -m scripts.eval.synth_documents --out artifacts/synthetic-documents
@@ -108,7 +126,7 @@ fuzz: $(STAMP)
 # STAGE=dev|prod (default prod). The SAM template includes the stage's face
 # collection (.chalice/collection-$(STAGE).json, docs/enrolment.md).
 STAGE ?= prod
-package: $(LAMBDA_VENV)/.installed
+package: $(LAMBDA_VENV)/.installed $(LIVENESS)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(LAMBDA_VENV)/bin/chalice package --stage $(STAGE) \
 	  --merge-template .chalice/collection-$(STAGE).json out/
 
@@ -139,4 +157,4 @@ calibrate-search: $(STAMP)
 	$(BIN)/python -m scripts.eval.calibrate_search
 
 clean:
-	rm -rf $(VENV) $(LAMBDA_VENV) out .pytest_cache
+	rm -rf $(VENV) $(LAMBDA_VENV) out .pytest_cache web/node_modules chalicelib/static/liveness

@@ -128,7 +128,10 @@ def openapi_document() -> Response:
 # key is involved here and none is ever put in the page.
 @app.route("/", methods=["GET"])
 def web_page() -> Response:
-    return static_assets.page_response(_request_id())
+    # Cloud stages: the liveness island streams to Rekognition in the
+    # function's region (the page's CSP names that endpoint, nothing wider).
+    region = backends.root().services().liveness_region()
+    return static_assets.page_response(_request_id(), region)
 
 
 @app.route("/static/{name}", methods=["GET"])
@@ -139,3 +142,12 @@ def web_asset(name: str) -> Response:
 @app.route("/static/js/{name}", methods=["GET"])
 def web_script(name: str) -> Response:
     return static_assets.asset_response(name, _request_id(), folder="js")
+
+
+# The Face Liveness island's bundle, WASM and model (issue 20, docs/web-page.md).
+app.api.binary_types.append(static_assets.WASM)
+
+
+@app.route("/static/liveness/{name}", methods=["GET"])
+def web_liveness(name: str) -> Response:
+    return static_assets.asset_response(name, _request_id(), folder="liveness")

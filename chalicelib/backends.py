@@ -98,6 +98,13 @@ class Services:
             return self._store
         return enrolment_store(self.settings.engine, self.settings.enrolment)
 
+    def liveness_region(self) -> str | None:
+        """Where the page's Face Liveness island streams (issue 20): the
+        function's region on cloud stages, nowhere on the local stage."""
+        if self.settings.engine == "local":
+            return None
+        return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+
 
 def face_engine(backend: str, options: EngineOptions) -> FaceEngine:
     """The backend's face engine. A deployment without the offline engine

@@ -30,7 +30,9 @@ from PIL import Image as PILImage
 from chalicelib.core.logs import log_event
 from chalicelib.documents.base import FAILED, DocumentRead
 from chalicelib.documents.fields import TextBox, from_mrz, read_text
+from chalicelib.documents.guided import Ocr, read_guided
 from chalicelib.documents.mrz import read_mrz
+from chalicelib.documents.portrait import find_portrait, upright
 from chalicelib.imaging.image import Image
 
 # Detection input, longest side (rapidocr's default: shortest side 736).
@@ -80,8 +82,10 @@ def _crop(image: np.ndarray, points: Any) -> np.ndarray:
 class LocalReader:
     name = "local-ocr"
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, guided: bool = True) -> None:
         self.threads = threads or int(os.environ.get("IPS_OCR_THREADS", "1"))
+        # guided=False: the whole-page pipeline alone (the benchmark's baseline).
+        self.guided = guided
         self._local = threading.local()
 
     def _engine(self) -> Any:
@@ -106,7 +110,30 @@ class LocalReader:
         )
         return result
 
+    def _ocr(self) -> Ocr:
+        ocr = getattr(self._local, "ocr", None)
+        if ocr is None:
+            ocr = self._local.ocr = Ocr(self._engine(), DET_SIDE)
+        return ocr
+
     def read_array(self, pixels: np.ndarray, today: date) -> DocumentRead:
+        portrait = find_portrait(pixels) if self.guided else None
+        if portrait is not None:
+            # The portrait says which way is up: read where the fields can be,
+            # then the whole page in that orientation, before any guessing.
+            page = upright(pixels, portrait)
+            guided = read_guided(self._ocr(), page, portrait, today, _mrz_rows)
+            if guided is not None:
+                return guided
+            if portrait.turns:  # turned: the whole page in the portrait's orientation
+                turned = np.ascontiguousarray(np.rot90(pixels, portrait.turns))
+                result = self._read_upright(turned, today, use_cls=False)
+                if result.read:
+                    return result
+        return self._read_unguided(pixels, today)
+
+    def _read_unguided(self, pixels: np.ndarray, today: date) -> DocumentRead:
+        """The whole page, upright first, then trying other orientations."""
         result = self._read_upright(pixels, today, use_cls=False)
         if result.read:
             return result

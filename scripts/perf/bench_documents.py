@@ -92,14 +92,30 @@ def accuracy_shared(reader) -> list[float]:
     return times
 
 
-def accuracy_synthetic(reader, count: int) -> list[float]:
+def _photos() -> list:
+    """Real faces for the synthetic documents' portraits (../shared/faces),
+    so that the guided reader finds them; empty without the folder."""
+    from PIL import Image as PILImage
+    listing = SHARED / "faces" / "identities.csv"
+    if not listing.exists():
+        return []
+    rows = list(csv.DictReader(listing.open(encoding="utf-8")))
+    photos = []
+    for row in rows[::4]:
+        with PILImage.open(SHARED / "faces" / row["image"]) as opened:
+            photos.append(opened.convert("RGB"))
+    return photos
+
+
+def accuracy_synthetic(reader, count: int, photos: list | None = None) -> list[float]:
     from chalicelib.imaging.image import Image
     from tests.support.document_images import KINDS, make_document
     per_kind: dict[str, dict[str, list[int]]] = {}
     times, digits_ok, digits_total, expiry_ok, expiry_total = [], 0, 0, 0, 0
     cpu: dict[str, list[float]] = {}
     for seed in range(count):
-        doc = make_document(1000 + seed, KINDS[seed % 3])
+        photo = photos[seed % len(photos)] if photos else None
+        doc = make_document(1000 + seed, KINDS[seed % 3], photo=photo)
         start, cpu_start = time.perf_counter(), time.thread_time()
         result = reader.read(Image(doc.jpeg, "JPEG", 0, 0, "dl"), TODAY)
         times.append((time.perf_counter() - start) * 1000)
@@ -112,7 +128,8 @@ def accuracy_synthetic(reader, count: int) -> list[float]:
         expired = date.fromisoformat(doc.truth["expiry_date"]) < TODAY
         expiry_ok += (result.fields.expiry_date is not None
                       and (result.fields.expiry_date < TODAY) == expired)
-    _table(f"synthetic ({count} documents, degraded)", per_kind)
+    portraits = "real faces" if photos else "drawn faces"
+    _table(f"synthetic ({count} documents, degraded, {portraits})", per_kind)
     print(f"  check-digit verdict right: {digits_ok}/{digits_total}; "
           f"expired verdict right: {expiry_ok}/{expiry_total}")
     print("  reading CPU time (one onnxruntime thread; unaffected by other jobs), p50: "
@@ -206,15 +223,24 @@ def main() -> None:
     parser.add_argument("--skip-ips", action="store_true")
     args = parser.parse_args()
     from chalicelib.documents.local import LocalReader
-    reader = LocalReader()
-    print(f"offline reader: rapidocr PP-OCR, {reader.threads} onnxruntime thread(s), "
-          f"today fixed at {TODAY}")
-    times = accuracy_shared(reader)
-    if times:
-        print(f"  read time: p50 {statistics.median(times):.0f} ms, p95 {_pct(times, .95):.0f} ms")
-    times = accuracy_synthetic(reader, args.synthetic)
-    print(f"  read time: p50 {statistics.median(times):.0f} ms, p95 {_pct(times, .95):.0f} ms")
-    profile(reader)
+    readers = {"baseline (whole page, before issue 21)": LocalReader(guided=False),
+               "guided (issue 21)": LocalReader()}
+    photos = _photos()
+    print(f"offline reader: rapidocr PP-OCR, {readers['guided (issue 21)'].threads} onnxruntime "
+          f"thread(s), today fixed at {TODAY}; load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} cores")
+    for label, reader in readers.items():
+        print(f"\n=== {label}")
+        times = accuracy_shared(reader)
+        if times:
+            print(f"  read time: p50 {statistics.median(times):.0f} ms, "
+                  f"p95 {_pct(times, .95):.0f} ms")
+        for faces in ([None, photos] if photos else [None]):
+            times = accuracy_synthetic(reader, args.synthetic, faces)
+            print(f"  read time: p50 {statistics.median(times):.0f} ms, "
+                  f"p95 {_pct(times, .95):.0f} ms")
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
+    profile(readers["baseline (whole page, before issue 21)"])
     if not args.skip_ips:
         ips_latency(args.runs)
 

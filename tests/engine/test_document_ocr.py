@@ -124,3 +124,46 @@ def test_specimens_read_to_their_ground_truth(reader, name):
     assert result.fields.expiry_date is not None
     assert (result.fields.expiry_date < TODAY) is expired
     assert result.check_digits in ((None,) if row["doc_type"] == "US_DL" else (True,))
+
+
+SHARED_FACES = SHARED_DOCUMENTS.parent / "faces" / "face_recognition"
+needs_faces = pytest.mark.skipif(not (SHARED_FACES / "obama.jpg").exists(),
+                                 reason=f"face photos not found at {SHARED_FACES}")
+
+
+def _with_portrait(kind: str, seed: int):
+    with PILImage.open(SHARED_FACES / "obama.jpg") as photo:
+        return make_document(seed, kind, photo=photo.convert("RGB"))
+
+
+@needs_faces
+@pytest.mark.parametrize("kind", ["US_DL", "TD1", "TD3"])
+def test_guided_reading_matches_the_whole_page_reading(reader, kind):
+    """With a real portrait the guided path reads; the same fields as the
+    whole-page baseline, and the ground truth."""
+    from chalicelib.documents.portrait import find_portrait
+
+    doc = _with_portrait(kind, 21)
+    assert find_portrait(local._decode(doc.jpeg)) is not None
+    guided = reader.read(image(doc.jpeg), TODAY)
+    whole = LocalReader(guided=False).read(image(doc.jpeg), TODAY)
+    assert guided.read and guided.fields == whole.fields
+    got = guided.fields.to_json()
+    assert {k: got[k] for k in FIELDS if k in doc.truth} == {
+        k: v for k, v in doc.truth.items() if k in FIELDS}
+
+
+@needs_faces
+@pytest.mark.parametrize("quarter_turns", [1, 2, 3])
+def test_the_portrait_says_which_way_is_up(reader, quarter_turns):
+    import numpy as np
+
+    from chalicelib.documents.portrait import find_portrait
+
+    doc = _with_portrait("TD1", 22)
+    turned = np.ascontiguousarray(np.rot90(local._decode(doc.jpeg), quarter_turns))
+    portrait = find_portrait(turned)
+    assert portrait is not None and portrait.turns == (4 - quarter_turns) % 4
+    result = reader.read_array(turned, TODAY)
+    assert result.read and result.check_digits is True
+    assert result.fields.document_number == doc.truth["document_number"]

@@ -219,6 +219,32 @@ def test_two_comparable_faces_in_selfie():
     assert result.similarity >= THRESHOLD
 
 
+def _with_smaller_face(blur_radius: float):
+    """The astronaut with a copy of her face at 0.55 of its size beside her."""
+    from PIL import ImageFilter
+
+    main = fi.astronaut()
+    small = main.resize((int(main.width * 0.55), int(main.height * 0.55)))
+    if blur_radius:
+        small = small.filter(ImageFilter.GaussianBlur(blur_radius))
+    canvas = PILImage.new("RGB", (main.width + small.width, main.height), (128, 128, 128))
+    canvas.paste(main, (0, 0))
+    canvas.paste(small, (main.width, 100))
+    return canvas
+
+
+def test_a_smaller_out_of_focus_face_is_a_bystander():
+    """Verified on the main face; the bystander is still reported."""
+    result = compare(astronaut_doc(), as_selfie(_with_smaller_face(blur_radius=3)))
+    assert result.faces_in_selfie == 2
+    assert result.similarity >= THRESHOLD
+
+
+def test_a_smaller_sharp_face_still_counts_as_a_second_person():
+    err = error_of(astronaut_doc(), as_selfie(_with_smaller_face(blur_radius=0)))
+    assert (err.code, err.field) == ("MULTIPLE_FACES", "selfie")
+
+
 def test_two_faces_on_a_document_are_not_an_error():
     two = fs.side_by_side(fi.astronaut(), fi.astronaut())
     result = compare(as_document(two), as_selfie(fi.astronaut()))

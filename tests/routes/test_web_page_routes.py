@@ -55,7 +55,8 @@ def test_assets_served_with_their_types(client, path, content_type):
 def test_allow_list_is_exactly_the_page_files():
     # A module added to static/js/ without its line in ASSETS (or a line left
     # for a deleted one) fails here, not in a browser.
-    assert set(static_assets.ASSETS) == {"style.css"} | {f"js/{name}" for name in MODULES}
+    assert set(static_assets.ASSETS) == ({"style.css"} | {f"js/{name}" for name in MODULES}
+                                         | set(static_assets.LIVENESS))
     assert "main.js" in MODULES
 
 

@@ -180,14 +180,15 @@ def render_mrz_document(kind: str, p: dict[str, object], lines: list[str],
     return img
 
 
-def render_licence(p: dict[str, object], rng: random.Random) -> Image.Image:
+def render_licence(p: dict[str, object], rng: random.Random,
+                   photo: Image.Image | None = None) -> Image.Image:
     size = (1012, 638)
     img = _background(size, rng)
     draw = ImageDraw.Draw(img)
     draw.text((40, 22), rng.choice(STATES), fill=(70, 60, 150), font=font(SANS_BOLD, 46))
     draw.text((700, 30), "DRIVER LICENSE", fill=(70, 60, 150), font=font(SANS, 22))
     draw.line((30, 95, 980, 95), fill=(70, 60, 150), width=3)
-    _portrait(img, (40, 130, 300, 460))
+    _portrait(img, (40, 130, 300, 460), photo)
     birth: date = p["birth"]  # type: ignore[assignment]
     expiry: date = p["expiry"]  # type: ignore[assignment]
     issued = expiry - timedelta(days=8 * 365)
@@ -244,7 +245,7 @@ def make_document(seed: int, kind: str | None = None, strength: float = 1.0,
     lines: list[str] = []
     if kind == "US_DL":
         truth.update(surname=str(p["surname"]), given_names=str(p["given"]))
-        img = render_licence(p, rng)
+        img = render_licence(p, rng, photo)
     else:
         lines = td3_lines(p) if kind == "TD3" else td1_lines(p)
         if rng.random() < invalid_rate:

@@ -64,9 +64,9 @@ def test_template_policy_is_least_privilege_and_key_required(package):
     assert function["Environment"]["Variables"]["IPS_ENGINE"] == "rekognition"
     assert function["Environment"]["Variables"]["IPS_STAGE"] == stage
     role = template["Resources"]["ApiHandlerRole"]["Properties"]
-    actions = sorted(a for policy in role["Policies"]
-                     for statement in policy["PolicyDocument"]["Statement"]
-                     for a in statement["Action"])
+    statements = [statement for policy in role["Policies"]
+                  for statement in policy["PolicyDocument"]["Statement"]]
+    actions = sorted({a for statement in statements for a in statement["Action"]})
     collection_actions = ["rekognition:AssociateFaces", "rekognition:CreateUser",
                           "rekognition:DeleteFaces", "rekognition:DeleteUser",
                           "rekognition:DisassociateFaces", "rekognition:IndexFaces",
@@ -76,11 +76,20 @@ def test_template_policy_is_least_privilege_and_key_required(package):
                        "dynamodb:Query", "dynamodb:UpdateItem"]   # append-only: no Delete, no Scan
     assert actions == sorted(["logs:CreateLogGroup", "logs:CreateLogStream",
                               "logs:PutLogEvents", "rekognition:CompareFaces",
-                              "textract:AnalyzeID", *collection_actions, *records_actions])
-    records = [statement for policy in role["Policies"]
-               for statement in policy["PolicyDocument"]["Statement"]
-               if set(statement["Action"]) & set(records_actions)]
-    assert len(records) == 1 and records[0]["Resource"] == [
+                              "textract:AnalyzeID", "ssm:GetParametersByPath",
+                              "dynamodb:DeleteItem", *collection_actions, *records_actions])
+    by_sid = {statement.get("Sid"): statement for statement in statements}
+    # DeleteItem only on the idempotency table (its keys expire); the records stay append-only.
+    assert sorted(by_sid["OwnIdempotencyTable"]["Action"]) == [
+        "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    assert by_sid["OwnIdempotencyTable"]["Resource"] == (
+        f"arn:aws:dynamodb:*:*:table/ips-idempotency-{stage}")
+    assert by_sid["OwnTenantMappingReadOnly"]["Action"] == ["ssm:GetParametersByPath"]
+    assert by_sid["OwnTenantMappingReadOnly"]["Resource"] == (
+        f"arn:aws:ssm:*:*:parameter/ips/{stage}/tenants")
+    records = [by_sid["OwnRecordsTableAppendOnly"]]
+    assert sorted(records[0]["Action"]) == records_actions
+    assert records[0]["Resource"] == [
         f"arn:aws:dynamodb:*:*:table/ips-records-{stage}",
         f"arn:aws:dynamodb:*:*:table/ips-records-{stage}/index/*"]
     table = template["Resources"]["RecordsTable"]

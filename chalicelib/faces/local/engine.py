@@ -82,16 +82,40 @@ def _decoded(image: Image) -> tuple[PILImage.Image, int]:
         raise errors.invalid_image(image.field) from None
 
 
-def _candidates(counted: list[Detection], role: str, options: EngineOptions) -> list[Detection]:
+def _candidates(
+    models: _Models,
+    img: PILImage.Image,
+    counted: list[Detection],
+    role: str,
+    options: EngineOptions,
+) -> list[Detection]:
     """The faces to describe: the document's largest; the selfie's largest, or
-    (allow_multiple_faces) up to MAX_SELFIE_CANDIDATES; MULTIPLE_FACES otherwise."""
+    (allow_multiple_faces) up to MAX_SELFIE_CANDIDATES; MULTIPLE_FACES otherwise,
+    unless every other face is a bystander (chalicelib/faces/bystanders.py)."""
     if role != "selfie":
         return counted[:1]
     if options.allow_multiple_faces:
         return counted[:MAX_SELFIE_CANDIDATES]
-    if len(counted) > 1:
+    if len(counted) > 1 and len(_presenting(models, img, counted)) > 1:
         raise errors.too_many_faces(len(counted))
-    return counted
+    return counted[:1]
+
+
+def _presenting(models: _Models, img: PILImage.Image, counted: list[Detection]) -> list[int]:
+    """Which counted faces are people presenting (the main face and every
+    face that is not a bystander)."""
+    from chalicelib.faces.bystanders import SeenFace, cut_by_frame, presenting
+
+    arr = np.asarray(img)
+    seen = [
+        SeenFace(
+            d.width,
+            sharpness(_chip(models, arr, d)),
+            cut_by_frame(d.left, d.top, d.right, d.bottom, img.width, img.height),
+        )
+        for d in counted
+    ]
+    return presenting(seen)
 
 
 def _described(
@@ -124,7 +148,7 @@ def analyse(image: Image, role: str, options: EngineOptions, detector: str = "yu
     counted = select_faces(find_faces(worker_models, img, role, detector))
     if not counted:
         raise errors.no_face(image.field)
-    candidates = _candidates(counted, role, options)
+    candidates = _candidates(models, img, counted, role, options)
     min_sharpness = (
         DEFAULT_MIN_SHARPNESS if options.min_sharpness is None else options.min_sharpness
     )

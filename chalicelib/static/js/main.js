@@ -14,6 +14,7 @@
  *   images.js   decode, downscale, JPEG, base64 on this device
  *   document.js what was read from the document ("Is this you?", result panel)
  *   check.js    step 3: send both photos
+ *   liveness.js the cloud liveness step (a session's; loads the island on use)
  *   request.js  one JSON POST with a time limit
  *   result.js   the result panel
  *   messages.js the words for every error and reason code
@@ -24,6 +25,7 @@ import { resetCapture, wireCapture } from './capture.js';
 import { verify } from './check.js';
 import { DOCUMENTS_ENDPOINT, ENDPOINT, SELFIE_FROM_FILE } from './config.js';
 import { $ } from './dom.js';
+import { runLiveness } from './liveness.js';
 import { describeError, describeReason } from './messages.js';
 
 function restart() {
@@ -39,6 +41,8 @@ $('retry').addEventListener('click', verify);
 $('restart').addEventListener('click', restart);
 window.addEventListener('pagehide', function () { stopCamera('dl'); stopCamera('selfie'); });
 
-// For tests and integrators: the messages this page shows per error code.
+// For tests and integrators: the messages this page shows per error code,
+// and the liveness step (docs/web-page.md, "The liveness island").
 window.ips = { describeError: describeError, describeReason: describeReason,
-               endpoint: ENDPOINT, documentsEndpoint: DOCUMENTS_ENDPOINT };
+               endpoint: ENDPOINT, documentsEndpoint: DOCUMENTS_ENDPOINT,
+               runLiveness: runLiveness };

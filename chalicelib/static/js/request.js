@@ -1,14 +1,16 @@
 /* One JSON POST to the service, as every step of the page sends it: same
- * origin credentials, no cache, a time limit. Resolves to {ok, status, body
- * (parsed JSON or null), headers}; rejects with an Error whose code is
- * NETWORK (no answer) or TIMEOUT (no answer in time). */
+ * origin credentials, no cache, a time limit, optional extra headers (a
+ * session's bearer token). Resolves to {ok, status, body (parsed JSON or
+ * null), headers}; rejects with an Error whose code is NETWORK (no answer)
+ * or TIMEOUT (no answer in time). */
 
-export function postJson(url, payload, timeoutMs) {
+export function postJson(url, payload, timeoutMs, headers) {
   const controller = typeof AbortController === 'function' ? new AbortController() : null;
   const timer = controller ? setTimeout(function () { controller.abort(); }, timeoutMs) : null;
   return fetch(url, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
+    headers: Object.assign({ 'Content-Type': 'application/json', 'Accept': 'application/json' },
+                           headers || {}),
     body: JSON.stringify(payload),
     credentials: 'same-origin',
     cache: 'no-store',
