@@ -84,10 +84,10 @@ def _detector() -> Any:
     if detector is None:
         import cv2
 
-        from chalicelib.faces.local.engine import YUNET_FILE, YUNET_SHA256, _model_path
+        from chalicelib.faces.local.runtime import YUNET_FILE, YUNET_SHA256, model_path
 
         detector = _local.yunet = cv2.FaceDetectorYN.create(
-            _model_path(YUNET_FILE, YUNET_SHA256), "", (320, 320), 0.5, 0.3, 20
+            model_path(YUNET_FILE, YUNET_SHA256), "", (320, 320), 0.5, 0.3, 20
         )
     return detector
 

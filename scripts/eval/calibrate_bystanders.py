@@ -40,13 +40,13 @@ RATIOS = (0.4, 0.55, 0.7)
 def seen_faces(data: bytes):
     """(counted detections, their SeenFace) as the engine sees a selfie."""
     from chalicelib.faces.bystanders import SeenFace, cut_by_frame
-    from chalicelib.faces.local import engine
+    from chalicelib.faces.local import describe, detect, runtime
 
-    models = engine._models()
-    img, _ = engine.decode(data)
-    counted = engine.select_faces(engine.find_faces(models, img, "selfie"))
+    models = runtime.models()
+    img, _ = describe.decode(data)
+    counted = detect.select_faces(detect.find_faces(models, img, "selfie"))
     arr = np.asarray(img)
-    seen = [SeenFace(d.width, engine.sharpness(engine._chip(models, arr, d)),
+    seen = [SeenFace(d.width, describe.sharpness(describe.chip(models, arr, d)),
                      cut_by_frame(d.left, d.top, d.right, d.bottom, *img.size))
             for d in counted]
     return counted, seen
@@ -60,10 +60,10 @@ def _jpeg(img: PILImage.Image) -> bytes:
 
 def _face_crop(data: bytes) -> tuple[PILImage.Image, float] | None:
     """A person's face with some margin, and the face's width in the crop."""
-    from chalicelib.faces.local import engine
+    from chalicelib.faces.local import describe, detect, runtime
 
-    img, _ = engine.decode(data)
-    found = engine.select_faces(engine.find_faces(engine._models(), img, "selfie"))
+    img, _ = describe.decode(data)
+    found = detect.select_faces(detect.find_faces(runtime.models(), img, "selfie"))
     if len(found) != 1:
         return None
     d = found[0]
@@ -103,7 +103,7 @@ def _paste(base: PILImage.Image, main_box, face: PILImage.Image, face_w: float, 
 
 def main() -> None:
     from chalicelib.faces.bystanders import BLUR_RATIO, CUT_MARGIN, SMALL_RATIO, presenting
-    from chalicelib.faces.local import engine
+    from chalicelib.faces.local import describe, detect, runtime
 
     if not FACES.exists():
         print(f"no {FACES}: nothing to calibrate on")
@@ -128,8 +128,8 @@ def main() -> None:
     outcomes: Counter[tuple[str, float, str]] = Counter()
     ratios_seen: dict[str, list[tuple[float, float]]] = {}
     for i, row in enumerate(rows):
-        base, _ = engine.decode((FACES / row["image"]).read_bytes())
-        found = engine.select_faces(engine.find_faces(engine._models(), base, "selfie"))
+        base, _ = describe.decode((FACES / row["image"]).read_bytes())
+        found = detect.select_faces(detect.find_faces(runtime.models(), base, "selfie"))
         if len(found) != 1:
             continue
         main_box = (found[0].left, found[0].top, found[0].right, found[0].bottom)

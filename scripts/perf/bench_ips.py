@@ -144,7 +144,7 @@ def engine_figures(pairs: int) -> None:
     from PIL import Image as PILImage
 
     from chalicelib.config.settings import EngineOptions
-    from chalicelib.faces.local import engine
+    from chalicelib.faces.local import engine, runtime
     from chalicelib.imaging.checks import check_image
     from chalicelib.imaging.normalise import normalise
     from tests.support.document_images import make_document
@@ -153,7 +153,7 @@ def engine_figures(pairs: int) -> None:
     doc = normalise(check_image(card, "dl"))
     selfie = normalise(check_image((FACES / "obama-720p.jpg").read_bytes(), "selfie"))
     local = engine.LocalEngine(EngineOptions(min_face_px=32, min_sharpness=None))
-    engine.preload()
+    runtime.preload()
     local.compare(doc, selfie)
     times = []
     for _ in range(pairs):

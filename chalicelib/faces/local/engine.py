@@ -83,7 +83,7 @@ def _decoded(image: Image) -> tuple[PILImage.Image, int]:
 
 
 def _candidates(
-    models: _Models,
+    models: Models,
     img: PILImage.Image,
     counted: list[Detection],
     role: str,
@@ -101,7 +101,7 @@ def _candidates(
     return counted[:1]
 
 
-def _presenting(models: _Models, img: PILImage.Image, counted: list[Detection]) -> list[int]:
+def _presenting(models: Models, img: PILImage.Image, counted: list[Detection]) -> list[int]:
     """Which counted faces are people presenting (the main face and every
     face that is not a bystander)."""
     from chalicelib.faces.bystanders import SeenFace, cut_by_frame, presenting
@@ -110,7 +110,7 @@ def _presenting(models: _Models, img: PILImage.Image, counted: list[Detection]) 
     seen = [
         SeenFace(
             d.width,
-            sharpness(_chip(models, arr, d)),
+            sharpness(chip(models, arr, d)),
             cut_by_frame(d.left, d.top, d.right, d.bottom, img.width, img.height),
         )
         for d in counted
@@ -148,7 +148,7 @@ def analyse(image: Image, role: str, options: EngineOptions, detector: str = "yu
     counted = select_faces(find_faces(worker_models, img, role, detector))
     if not counted:
         raise errors.no_face(image.field)
-    candidates = _candidates(models, img, counted, role, options)
+    candidates = _candidates(worker_models, img, counted, role, options)
     min_sharpness = (
         DEFAULT_MIN_SHARPNESS if options.min_sharpness is None else options.min_sharpness
     )
