@@ -9,7 +9,7 @@ the eye line's angle), dlib's descriptor and SFace's feature. Then:
 
 - the fusion constants (impostor mean and spread of dlib's distance, of
   SFace's cosine, and of their averaged standard scores), to paste into
-  chalicelib/engines/local.py;
+  chalicelib/faces/local/;
 - every genuine pair under the threshold (or close to it) with dlib's score,
   SFace's cosine and the fused score the engine uses in the review band;
 - false non-matches and the closest impostor, with and without the fusion.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark of the offline face engine against a labelled pairs CSV.
 
-For the engine (chalicelib/engines/local.py) and for the NAIVE pipeline that
+For the engine (chalicelib/faces/local/) and for the NAIVE pipeline that
 face_recognition uses (full resolution, HOG with one x2 upsample on both
 images, landmarks and descriptor on the full image), each run in its own
 process so that peak memory is its own:
@@ -82,7 +82,7 @@ def _time_interleaved(fns: dict, repeats: int) -> dict:
 
 # --- the engine, before and after issue 8 ---------------------------------------
 
-ENGINE_NAMES = {"after": "engine (chalicelib/engines/local.py)",
+ENGINE_NAMES = {"after": "engine (chalicelib/faces/local/)",
                 "before": "engine before issue 8 (HOG detector, no second look)"}
 
 
