@@ -84,7 +84,8 @@ def http_figures(pairs: int) -> None:
     timings: dict[tuple[str, str], list[float]] = {}
     statuses: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="ips-bench-") as tmp:
-        env = {**os.environ, "IPS_DATA_DIR": tmp, "IPS_LOG_LEVEL": "WARNING"}
+        # INFO: running_server waits for the line saying which port it serves on.
+        env = {**os.environ, "IPS_DATA_DIR": tmp}
         def command(port: int) -> list[str]:
             return ["make", "-s", "run", f"PORT={port}"]
         reading = {**env, "IPS_DOCUMENT": "read"}
